@@ -1,0 +1,258 @@
+"""Plotly figure builders for the reading pages: pure functions, trace in, figure out.
+
+Figures meant for the stepper carry one animation frame per token, named "0", "1", … .
+Token text goes through `label()` (HTML-escaped: Plotly reads a few tags in text).
+
+Example:
+    >>> fig = top_guesses_figure(trace)       # trace: model.traces.RWKVTrace
+    >>> len(fig.frames) == len(trace.ids)
+    True
+"""
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from model.traces import half_life_tokens
+
+from .theme import ACCENT, DIVERGING, GPT_COLOR, NOW_COLOR, OKABE_ITO, PREV_COLOR, RWKV_COLOR, SEQUENTIAL, base_layout
+
+
+def label(piece: str) -> str:
+    """Token text safe for Plotly labels: escaped, whitespace made visible, never empty."""
+    shown = piece.replace("\n", "↵").replace("\t", "⇥")
+    shown = "".join(ch if ord(ch) >= 32 else chr(0x2400 + ord(ch)) for ch in shown)
+    shown = shown.replace(" ", "\u00a0")
+    return html.escape(shown or "∅", quote=False)
+
+
+def _frame(i: int, data: list, traces: list[int], layout: dict | None = None) -> go.Frame:
+    return go.Frame(data=data, traces=traces, name=str(i), layout=layout)
+
+
+# --------------------------------------------------------------------------- read along
+def top_guesses_figure(trace, title: str = "What the model expects next", height: int = 300, color: str = RWKV_COLOR) -> go.Figure:
+    """Horizontal bars: the top-5 next-token guesses after each step."""
+    K = trace.top_probs.shape[1]
+    ys = list(range(K, 0, -1))
+
+    def bar(t):
+        probs = trace.top_probs[t]
+        texts = [f"{label(p)}  {100 * q:.0f}%" for p, q in zip(trace.top_pieces[t], probs)]
+        return go.Bar(x=probs, y=ys, orientation="h", text=texts, textposition="outside", cliponaxis=False,
+                      marker_color=color, hovertemplate="%{text}<extra></extra>")
+
+    fig = go.Figure(data=[bar(0)] if len(trace.ids) else [go.Bar()])
+    fig.frames = [_frame(t, [bar(t)], [0]) for t in range(len(trace.ids))]
+    fig.update_layout(**base_layout(title=title, height=height, showlegend=False))
+    fig.update_xaxes(range=[0, 1.35], tickformat=".0%", title="probability")
+    fig.update_yaxes(showticklabels=False, range=[0.4, K + 0.6])
+    return fig
+
+
+def _channel_order(decay: np.ndarray) -> np.ndarray:
+    """Per layer, channels sorted from fastest-forgetting to longest-remembering."""
+    return np.argsort(decay, axis=1)
+
+
+def memory_heatmap_figure(trace, title: str = "The memory (state) after this token", height: int = 300) -> go.Figure:
+    """Layers × channels heatmap of what each memory channel holds (a/b), one frame per token."""
+    order = _channel_order(trace.decay)
+    T, L, C = trace.memory.shape
+    mem = np.take_along_axis(trace.memory, order[None, :, :], axis=2) if T else trace.memory
+    lim = float(np.percentile(np.abs(mem), 98)) if T else 1.0
+    lim = lim or 1.0
+    ylabels = [f"layer {i + 1}" for i in range(L)]
+
+    def heat(t):
+        return go.Heatmap(z=mem[t], y=ylabels, colorscale=DIVERGING, zmin=-lim, zmax=lim, zmid=0,
+                          colorbar=dict(title="held", thickness=12),
+                          hovertemplate="%{y}, channel %{x}: %{z:.2f}<extra></extra>")
+
+    fig = go.Figure(data=[heat(0)] if T else [go.Heatmap()])
+    fig.frames = [_frame(t, [heat(t)], [0]) for t in range(T)]
+    fig.update_layout(**base_layout(title=title, height=height))
+    fig.update_xaxes(title="memory channels: quick to forget ← → slow to forget", showticklabels=False)
+    fig.update_yaxes(autorange="reversed")
+    return fig
+
+
+def memory_held_figure(state_bytes: int, gpt_cache_bytes: np.ndarray, pieces: list[str], height: int = 280) -> go.Figure:
+    """Bytes held after each token: RWKV's state (flat) vs the transformer's KV cache (growing)."""
+    T = len(pieces)
+    x = np.arange(1, T + 1)
+    rwkv_y = np.full(T, state_bytes / 1024)
+    gpt_y = np.asarray(gpt_cache_bytes, dtype=float) / 1024
+    ymax = max(float(gpt_y.max()) if T else 1.0, state_bytes / 1024) * 1.1
+
+    def lines(t):
+        return [
+            go.Scatter(x=x[: t + 1], y=rwkv_y[: t + 1], mode="lines+markers", name="RWKV state", line=dict(color=RWKV_COLOR, width=4)),
+            go.Scatter(x=x[: t + 1], y=gpt_y[: t + 1], mode="lines+markers", name="transformer KV cache", line=dict(color=GPT_COLOR, width=4, dash="dot")),
+        ]
+
+    fig = go.Figure(data=lines(0) if T else [go.Scatter(), go.Scatter()])
+    fig.frames = [_frame(t, lines(t), [0, 1]) for t in range(T)]
+    fig.update_layout(**base_layout(title="Memory held while reading (KiB)", height=height,
+                                    legend=dict(orientation="h", y=-0.25)))
+    fig.update_xaxes(title="tokens read", range=[0.5, max(T, 2) + 0.5])
+    fig.update_yaxes(title="KiB", range=[0, ymax])
+    return fig
+
+
+# --------------------------------------------------------------------------- token shift
+def previous_token_share(trace) -> dict[str, np.ndarray]:
+    """Per step, layer and input (k, v, r): fraction of the mixed input that comes from the previous token.
+
+    share = Σ_c |(1 − μ_c) x_prev,c| / (Σ_c |μ_c x_now,c| + Σ_c |(1 − μ_c) x_prev,c|)
+    """
+    out = {}
+    for name, mu in trace.mix.items():
+        now = np.abs(mu[None] * trace.x_now).sum(axis=2)
+        prev = np.abs((1 - mu[None]) * trace.x_prev).sum(axis=2)
+        out[name] = prev / np.maximum(now + prev, 1e-12)
+    return out
+
+
+def shift_share_figure(trace, height: int = 320) -> go.Figure:
+    """Grouped bars per layer: % of k, v and r's input taken from the previous token, one frame per token."""
+    shares = previous_token_share(trace)
+    T, L = trace.x_now.shape[:2]
+    layers = [f"layer {i + 1}" for i in range(L)]
+    colors = {"k": OKABE_ITO["blue"], "v": OKABE_ITO["green"], "r": OKABE_ITO["orange"]}
+    names = {"k": "key (what to store)", "v": "value (what it says)", "r": "receptance (gate)"}
+
+    def bars(t):
+        return [go.Bar(x=layers, y=shares[n][t], name=names[n], marker_color=colors[n],
+                       text=[f"{100 * s:.0f}%" for s in shares[n][t]], textposition="outside",
+                       hovertemplate="%{x}: %{y:.0%} from the previous token<extra>" + n + "</extra>")
+                for n in ("k", "v", "r")]
+
+    fig = go.Figure(data=bars(0) if T else [go.Bar(), go.Bar(), go.Bar()])
+    fig.frames = [_frame(t, bars(t), [0, 1, 2]) for t in range(T)]
+    fig.update_layout(**base_layout(title="How much comes from the previous token", height=height, barmode="group",
+                                    legend=dict(orientation="h", y=-0.2)))
+    fig.update_yaxes(range=[0, 1.15], tickformat=".0%", title="share from previous token")
+    return fig
+
+
+def mix_profile_figure(trace, layer: int, height: int = 320) -> go.Figure:
+    """Learned μ per channel of one layer, sorted: 1 = all this token, 0 = all the previous token."""
+    fig = go.Figure()
+    colors = {"k": OKABE_ITO["blue"], "v": OKABE_ITO["green"], "r": OKABE_ITO["orange"]}
+    for name in ("k", "v", "r"):
+        mu = np.sort(trace.mix[name][layer])
+        fig.add_trace(go.Scatter(x=np.arange(1, len(mu) + 1), y=np.clip(mu, 0, 1), mode="lines", name=f"μ_{name}",
+                                 line=dict(color=colors[name], width=3)))
+    fig.update_layout(**base_layout(title=f"Layer {layer + 1}: the mixer setting of every channel", height=height,
+                                    legend=dict(orientation="h", y=-0.25)))
+    fig.update_xaxes(title="channels, sorted")
+    fig.update_yaxes(title="share of this token", range=[-0.02, 1.02], tickformat=".0%")
+    return fig
+
+
+def compare_guesses_figure(trace, other, title_a: str, title_b: str, height: int = 320) -> go.Figure:
+    """Two top-5 panels side by side (e.g. normal vs ablated), one frame per token."""
+    K = trace.top_probs.shape[1]
+    ys = list(range(K, 0, -1))
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(title_a, title_b), horizontal_spacing=0.18)
+
+    def bars(t):
+        out = []
+        for tr, color in ((trace, RWKV_COLOR), (other, ACCENT)):
+            texts = [f"{label(p)}  {100 * q:.0f}%" for p, q in zip(tr.top_pieces[t], tr.top_probs[t])]
+            out.append(go.Bar(x=tr.top_probs[t], y=ys, orientation="h", text=texts, textposition="outside",
+                              cliponaxis=False, marker_color=color, showlegend=False,
+                              hovertemplate="%{text}<extra></extra>"))
+        return out
+
+    T = len(trace.ids)
+    for j, b in enumerate(bars(0) if T else [go.Bar(), go.Bar()]):
+        fig.add_trace(b, row=1, col=j + 1)
+    fig.frames = [_frame(t, bars(t), [0, 1]) for t in range(T)]
+    fig.update_layout(**base_layout(height=height))
+    fig.update_xaxes(range=[0, 1.5], tickformat=".0%")
+    fig.update_yaxes(showticklabels=False, range=[0.4, K + 0.6])
+    return fig
+
+
+# --------------------------------------------------------------------------- fading memory
+def half_life_figure(decay: np.ndarray, height: int = 340) -> go.Figure:
+    """Every memory channel's half-life in tokens, one row of dots per layer (log scale)."""
+    hl = half_life_tokens(decay)
+    L, C = hl.shape
+    fig = go.Figure()
+    cap = 1e6
+    for li in range(L):
+        vals = np.minimum(hl[li], cap)
+        jitter = (np.arange(C) % 7 - 3) * 0.05
+        fig.add_trace(go.Scatter(
+            x=vals, y=np.full(C, li + 1) + jitter, mode="markers", name=f"layer {li + 1}",
+            marker=dict(size=7, color=RWKV_COLOR, opacity=0.55), showlegend=False,
+            hovertemplate=f"layer {li + 1}: half-life %{{x:.3g}} tokens<extra></extra>"))
+    fig.update_layout(**base_layout(title="How long each memory channel remembers", height=height))
+    fig.update_xaxes(type="log", title="half-life in tokens (log scale)")
+    fig.update_yaxes(title="layer", tickvals=list(range(1, L + 1)), autorange="reversed")
+    return fig
+
+
+def contribution_heatmap(weights: np.ndarray, pieces: list[str], title: str, height: int = 460,
+                         colorscale: str = SEQUENTIAL) -> go.Figure:
+    """Token × step heatmap: row = the step being read, column = an earlier token, colour = its share."""
+    T = len(pieces)
+    labels = [f"{i + 1}:{label(p)}" for i, p in enumerate(pieces)]
+    z = np.where(np.tril(np.ones((T, T), dtype=bool)), weights[:T, :T], np.nan)
+    fig = go.Figure(go.Heatmap(
+        z=z, x=list(range(T)), y=list(range(T)), colorscale=colorscale, zmin=0, zmax=float(np.nanmax(z)) if T else 1,
+        colorbar=dict(title="share", thickness=12, tickformat=".0%"),
+        customdata=np.array([[f"{labels[r]} ← {labels[c]}" for c in range(T)] for r in range(T)]),
+        hovertemplate="reading %{customdata}: %{z:.1%}<extra></extra>"))
+    step_ticks = list(range(0, T, max(1, T // 20)))
+    fig.update_layout(**base_layout(title=title, height=height))
+    fig.update_xaxes(title="earlier token", tickvals=step_ticks, ticktext=[labels[i] for i in step_ticks], tickangle=-60)
+    fig.update_yaxes(title="now reading", tickvals=step_ticks, ticktext=[labels[i] for i in step_ticks], autorange="reversed")
+    return fig
+
+
+def echo_figure(weights: np.ndarray, pieces: list[str], step: int, other: np.ndarray | None = None,
+                other_name: str = "", height: int = 320) -> go.Figure:
+    """At one step: how much each earlier token still contributes (bars), optionally against another model."""
+    t = max(0, min(step, len(pieces) - 1))
+    x = [f"{i + 1}:{label(p)}" for i, p in enumerate(pieces[: t + 1])]
+    fig = go.Figure(go.Bar(x=x, y=weights[t, : t + 1], name="RWKV (from its memory)", marker_color=RWKV_COLOR))
+    if other is not None:
+        fig.add_trace(go.Bar(x=x, y=other[t, : t + 1], name=other_name, marker_color=GPT_COLOR))
+    fig.update_layout(**base_layout(title=f"While reading token {t + 1} ({label(pieces[t])}), who still counts",
+                                    height=height, barmode="group", legend=dict(orientation="h", y=-0.35)))
+    fig.update_yaxes(tickformat=".0%", title="share")
+    return fig
+
+
+# --------------------------------------------------------------------------- start page teaser
+def teaser_figure(words: list[str], height: int = 320) -> go.Figure:
+    """Two panels growing word by word: RWKV's memory stays one box; the transformer's cache stacks up."""
+    n = len(words)
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("RWKV: one memory box", "Transformer: a growing cache"),
+                        horizontal_spacing=0.1)
+
+    def panels(t):
+        rwkv = go.Scatter(x=[0.5], y=[0.5], mode="markers+text", text=[f"state<br>after {t + 1} words"],
+                          textposition="middle center", marker=dict(symbol="square", size=120, color=PREV_COLOR),
+                          showlegend=False, hoverinfo="skip")
+        gpt = go.Bar(x=[1] * (t + 1), y=[1] * (t + 1), base=list(range(t + 1)), width=0.8, orientation="v",
+                     text=[label(w) for w in words[: t + 1]], textposition="inside", marker_color=NOW_COLOR,
+                     showlegend=False, hoverinfo="skip")
+        return [rwkv, gpt]
+
+    for j, tr in enumerate(panels(0) if n else [go.Scatter(), go.Bar()]):
+        fig.add_trace(tr, row=1, col=j + 1)
+    fig.frames = [_frame(t, panels(t), [0, 1]) for t in range(n)]
+    fig.update_layout(**base_layout(height=height))
+    fig.update_xaxes(visible=False, range=[0, 1], row=1, col=1)
+    fig.update_yaxes(visible=False, range=[0, 1], row=1, col=1)
+    fig.update_xaxes(visible=False, range=[0.4, 1.6], row=1, col=2)
+    fig.update_yaxes(visible=False, range=[0, max(n, 1)], row=1, col=2)
+    return fig

@@ -1,0 +1,253 @@
+"""Figure builders for the cost pages: plain data in, Plotly Figure out (no Streamlit, no torch).
+
+Measured (the cost race, from `model.race.measure_race`): memory held vs tokens read, milliseconds per
+token (raw, with an optional labelled rolling median), cumulative time.
+Computed (At scale, from `model.cost`): memory per conversation vs context (log axes), FLOPs per token
+vs context, conversations that fit on one GPU.
+
+Example:
+    >>> fig = memory_held_figure([1, 2, 3], [100, 100, 100], [10, 20, 30])
+    >>> [t.name for t in fig.data]
+    ['RWKV state', 'Transformer KV cache']
+"""
+from __future__ import annotations
+
+import math
+import statistics
+
+import plotly.graph_objects as go
+
+from .theme import ACCENT, GPT_COLOR, OKABE_ITO, RWKV_COLOR, base_layout
+
+GPT_GQA_COLOR = OKABE_ITO["purple"]
+REF_COLOR = OKABE_ITO["grey"]
+TITLE_FONT = dict(size=20)
+_LEGEND = dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0)
+
+
+def _layout(title: str, **kw) -> dict:
+    return base_layout(
+        title=dict(text=title, font=TITLE_FONT, x=0, xanchor="left"),
+        legend=_LEGEND,
+        margin=dict(l=70, r=20, t=100, b=60),
+        **kw,
+    )
+
+
+def bytes_label(n: float) -> str:
+    """Decimal units, as memory is sold: 1000 → '1 KB', 8e9 → '8 GB'."""
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if n >= scale:
+            v = n / scale
+            return f"{v:.3g} {unit}"
+    return f"{n:.0f} B"
+
+
+def tokens_label(n: float) -> str:
+    """1024 → '1K', 1048576 → '1M', 300 → '300'."""
+    if n >= 1 << 20 and n % (1 << 20) == 0:
+        return f"{n // (1 << 20):.0f}M"
+    if n >= 1024 and n % 1024 == 0:
+        return f"{n // 1024:.0f}K"
+    return f"{n:,.0f}"
+
+
+def _log_byte_ticks(lo: float, hi: float):
+    lo_e = math.floor(math.log10(max(lo, 1)))
+    hi_e = math.ceil(math.log10(max(hi, 1)))
+    vals = [10**e for e in range(lo_e, hi_e + 1)]
+    return vals, [bytes_label(v) for v in vals]
+
+
+def _log_context_axis(contexts):
+    lo, hi = min(contexts), max(contexts)
+    vals, p = [], 1
+    while p <= hi:
+        if p >= lo:
+            vals.append(p)
+        p *= 4
+    if not vals:
+        vals = [lo, hi]
+    return dict(type="log", tickvals=vals, ticktext=[tokens_label(v) for v in vals],
+                title="Length of the conversation (tokens, log scale)")
+
+
+# ------------------------------------------------------------------ measured: the cost race
+
+
+def memory_held_figure(tokens, rwkv_bytes, gpt_bytes, title: str = "Memory held while reading (measured)"):
+    """RWKV's state (flat) and the transformer's KV cache (growing), in bytes, against tokens read."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(
+        x=list(tokens), y=list(rwkv_bytes), name="RWKV state", mode="lines",
+        line=dict(color=RWKV_COLOR, width=4),
+        hovertemplate="after %{x} tokens: %{customdata}<extra>RWKV state</extra>",
+        customdata=[bytes_label(b) for b in rwkv_bytes],
+    ))
+    fig.add_trace(go.Scatter(
+        x=list(tokens), y=list(gpt_bytes), name="Transformer KV cache", mode="lines",
+        line=dict(color=GPT_COLOR, width=4, dash="dash"),
+        hovertemplate="after %{x} tokens: %{customdata}<extra>KV cache</extra>",
+        customdata=[bytes_label(b) for b in gpt_bytes],
+    ))
+    top = max(list(rwkv_bytes) + list(gpt_bytes) + [1])
+    step = 10 ** math.floor(math.log10(top)) if top > 0 else 1
+    vals = [v * step for v in range(0, int(top // step) + 2)]
+    fig.update_layout(**_layout(title))
+    fig.update_xaxes(title="Tokens read so far")
+    fig.update_yaxes(title="Memory held", tickvals=vals, ticktext=[bytes_label(v) if v else "0" for v in vals],
+                     rangemode="tozero")
+    return fig
+
+
+def ms_per_token_figure(tokens, rwkv_ms, gpt_ms, median_window: int | None = 65,
+                        title: str = "Time to read each token (measured)"):
+    """Raw wall-clock milliseconds per step as faint markers; optionally a rolling median per model
+    as a solid line, labelled as such."""
+    tokens, rwkv_ms, gpt_ms = list(tokens), list(rwkv_ms), list(gpt_ms)
+    fig = go.Figure()
+    for name, ys, color, symbol in (("RWKV", rwkv_ms, RWKV_COLOR, "circle"),
+                                    ("Transformer", gpt_ms, GPT_COLOR, "x")):
+        fig.add_trace(go.Scattergl(
+            x=tokens, y=ys, name=f"{name}: each token (raw)", mode="markers",
+            marker=dict(color=color, size=4, opacity=0.35, symbol=symbol),
+            hovertemplate="token %{x}: %{y:.2f} ms<extra>" + name + "</extra>",
+        ))
+        if median_window and len(ys) >= 3:
+            fig.add_trace(go.Scatter(
+                x=tokens, y=rolling_median(ys, median_window), mode="lines",
+                name=f"{name}: rolling median of {median_window} tokens",
+                line=dict(color=color, width=4, dash="solid" if name == "RWKV" else "dash"),
+                hovertemplate="token %{x}: median %{y:.2f} ms<extra>" + name + "</extra>",
+            ))
+    all_ms = sorted(rwkv_ms + gpt_ms)
+    # clip the axis at the 99th percentile so a few hiccups from other programs don't flatten the rest
+    cap = all_ms[min(len(all_ms) - 1, int(0.99 * len(all_ms)))] * 1.3 if all_ms else 1
+    fig.update_layout(**_layout(title))
+    fig.update_xaxes(title="Tokens read so far")
+    fig.update_yaxes(title="Milliseconds for this token", range=[0, cap])
+    return fig
+
+
+def cumulative_time_figure(tokens, rwkv_s, gpt_s, title: str = "Total time so far (measured)"):
+    """Seconds spent in all steps up to each token: a straight line means constant cost per token;
+    a line that bends upwards means each token costs more than the last."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=list(tokens), y=list(rwkv_s), name="RWKV", mode="lines",
+                             line=dict(color=RWKV_COLOR, width=4),
+                             hovertemplate="%{x} tokens: %{y:.2f} s<extra>RWKV</extra>"))
+    fig.add_trace(go.Scatter(x=list(tokens), y=list(gpt_s), name="Transformer", mode="lines",
+                             line=dict(color=GPT_COLOR, width=4, dash="dash"),
+                             hovertemplate="%{x} tokens: %{y:.2f} s<extra>Transformer</extra>"))
+    fig.update_layout(**_layout(title))
+    fig.update_xaxes(title="Tokens read so far")
+    fig.update_yaxes(title="Seconds, all tokens so far", rangemode="tozero")
+    return fig
+
+
+def add_trained_context_marker(fig, ctx_len: int, label: str = "transformer's trained length"):
+    """A vertical dotted line where the transformer leaves the length it was trained on."""
+    fig.add_vline(x=ctx_len, line=dict(color=REF_COLOR, dash="dot", width=2),
+                  annotation_text=f"{label} ({ctx_len})", annotation_position="top right",
+                  annotation_font=dict(size=13, color="#555555"))
+    return fig
+
+
+def rolling_median(values, window: int) -> list[float]:
+    """Centred rolling median; the window shrinks at the ends."""
+    vals = list(values)
+    h = max(1, window) // 2
+    return [statistics.median(vals[max(0, i - h): i + h + 1]) for i in range(len(vals))]
+
+
+# ------------------------------------------------------------------ computed: at scale
+
+
+def memory_at_scale_figure(curves: dict, size_name: str, gqa_kv_heads: int | None = None,
+                           mark_context: int | None = None, references: dict | None = None,
+                           show_gqa: bool = True):
+    """Bytes per conversation vs context, log–log: RWKV state (flat), KV cache (every head), KV cache
+    with grouped-query attention. `curves` as `model.cost.memory_curves`. `references`: horizontal
+    lines such as {"a phone: 8 GB": 8e9}."""
+    ctx = curves["contexts"]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=ctx, y=curves["rwkv"], name="RWKV state (never grows)", mode="lines",
+                             line=dict(color=RWKV_COLOR, width=4),
+                             customdata=[bytes_label(b) for b in curves["rwkv"]],
+                             hovertemplate="%{x:,} tokens: %{customdata}<extra>RWKV</extra>"))
+    fig.add_trace(go.Scatter(x=ctx, y=curves["transformer"], name="Transformer KV cache", mode="lines",
+                             line=dict(color=GPT_COLOR, width=4, dash="dash"),
+                             customdata=[bytes_label(b) for b in curves["transformer"]],
+                             hovertemplate="%{x:,} tokens: %{customdata}<extra>KV cache</extra>"))
+    if show_gqa and "transformer_gqa" in curves:
+        gname = "Transformer KV cache with GQA" + (f" ({gqa_kv_heads} KV heads)" if gqa_kv_heads else "")
+        fig.add_trace(go.Scatter(x=ctx, y=curves["transformer_gqa"], name=gname, mode="lines",
+                                 line=dict(color=GPT_GQA_COLOR, width=4, dash="dot"),
+                                 customdata=[bytes_label(b) for b in curves["transformer_gqa"]],
+                                 hovertemplate="%{x:,} tokens: %{customdata}<extra>KV cache, GQA</extra>"))
+    ys = curves["rwkv"] + curves["transformer"] + list((references or {}).values())
+    vals, text = _log_byte_ticks(min(ys), max(ys))
+    for label, y in (references or {}).items():
+        fig.add_hline(y=y, line=dict(color=REF_COLOR, dash="dot", width=2), annotation_text=label,
+                      annotation_position="top left", annotation_font=dict(size=13, color="#555555"))
+    if mark_context:
+        fig.add_vline(x=mark_context, line=dict(color=ACCENT, width=2),
+                      annotation_text=f"your choice: {tokens_label(mark_context)}",
+                      annotation_position="bottom right", annotation_font=dict(size=13))
+    fig.update_layout(**_layout(f"Memory per conversation, {size_name} model (computed)"))
+    fig.update_xaxes(**_log_context_axis(ctx))
+    fig.update_yaxes(type="log", tickvals=vals, ticktext=text, title="Memory for one conversation (log scale)")
+    return fig
+
+
+def flops_at_scale_figure(curves: dict, size_name: str, mark_context: int | None = None):
+    """FLOPs to write the next token vs context, log–log; `curves` as `model.cost.flops_curves`."""
+    ctx = curves["contexts"]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=ctx, y=curves["rwkv"], name="RWKV (same for every token)", mode="lines",
+                             line=dict(color=RWKV_COLOR, width=4),
+                             hovertemplate="%{x:,} tokens: %{y:.3s} FLOPs<extra>RWKV</extra>"))
+    fig.add_trace(go.Scatter(x=ctx, y=curves["transformer"], name="Transformer (grows with the context)",
+                             mode="lines", line=dict(color=GPT_COLOR, width=4, dash="dash"),
+                             hovertemplate="%{x:,} tokens: %{y:.3s} FLOPs<extra>Transformer</extra>"))
+    if mark_context:
+        fig.add_vline(x=mark_context, line=dict(color=ACCENT, width=2),
+                      annotation_text=f"your choice: {tokens_label(mark_context)}",
+                      annotation_position="bottom right", annotation_font=dict(size=13))
+    fig.update_layout(**_layout(f"Work for the next token, {size_name} model (computed)"))
+    fig.update_xaxes(**_log_context_axis(ctx))
+    fig.update_yaxes(type="log", title="FLOPs for one token (log scale)", exponentformat="SI")
+    return fig
+
+
+def gpu_fit_figure(rows: dict, size_name: str, gpu_gb: float = 80.0, show_gqa: bool = True):
+    """Grouped bars: conversations of each length that fit on one GPU (weights loaded first).
+    `rows` as `model.cost.gpu_fit_rows`. Log y axis (the gap spans several powers of ten); a design
+    that fits none gets a '0' label instead of a bar."""
+    labels = [tokens_label(c) for c in rows["contexts"]]
+    series = [("RWKV", rows["rwkv"], RWKV_COLOR, "")]
+    series.append(("Transformer", rows["transformer"], GPT_COLOR, "/"))
+    if show_gqa and "transformer_gqa" in rows:
+        series.append(("Transformer with GQA", rows["transformer_gqa"], GPT_GQA_COLOR, "."))
+    fig = go.Figure()
+    for name, ys, color, pattern in series:
+        fig.add_trace(go.Bar(
+            x=labels, y=[y if y > 0 else None for y in ys], name=name,
+            marker=dict(color=color, pattern=dict(shape=pattern)),
+            text=[f"{y:,}" for y in ys], textposition="outside", cliponaxis=False,
+            hovertemplate="%{x} tokens each: %{text} conversations<extra>" + name + "</extra>",
+        ))
+    n = len(series)
+    for i, (name, ys, color, _) in enumerate(series):
+        offset = (i - (n - 1) / 2) * 0.8 / n  # grouped bars share 80% of each category's width
+        for j, y in enumerate(ys):
+            if y <= 0:  # no bar on a log axis: say so where the bar would be
+                fig.add_annotation(x=j + offset, y=0, text="0", showarrow=False, yanchor="bottom",
+                                   font=dict(size=15, color=color))
+    top = max([y for _, ys, _, _ in series for y in ys] + [10])
+    fig.update_layout(**_layout(f"Conversations that fit on one {gpu_gb:g} GB GPU, {size_name} model (computed)"),
+                      barmode="group")
+    fig.update_xaxes(title="Length of each conversation (tokens)", type="category")
+    fig.update_yaxes(type="log", title="Conversations at once (log scale)",
+                     range=[-0.3, math.log10(top) + 0.6])
+    return fig

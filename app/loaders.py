@@ -1,0 +1,96 @@
+"""Cached loaders: models load once per server process (read-only, shared by every visitor);
+traces are cached per prompt with bounds, so a workshop of 60 reading the same sample costs one trace.
+
+Example (in a page):
+    rwkv, tok = rwkv_model(), tokenizer()
+    trace = rwkv_trace("Once upon a time")
+"""
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+import torch
+
+from model.checkpoint import load_model
+from model.tokenizer import load_tokenizer
+from model.traces import rwkv_contributions, trace_gpt, trace_rwkv
+
+TORCH_THREADS = int(os.environ.get("RWKV_EXPLAINER_THREADS", "1"))
+
+
+def _torch_setup() -> None:
+    # One thread per request: many visitors at once share the cores better than one greedy request.
+    torch.set_num_threads(TORCH_THREADS)
+    torch.set_grad_enabled(False)
+
+
+@st.cache_resource(show_spinner="Loading the models…")
+def _models():
+    _torch_setup()
+    rwkv, rwkv_meta = load_model("rwkv")
+    gpt, gpt_meta = load_model("gpt")
+    return {"rwkv": rwkv, "gpt": gpt, "rwkv_meta": rwkv_meta, "gpt_meta": gpt_meta}
+
+
+@st.cache_resource(show_spinner=False)
+def tokenizer():
+    return load_tokenizer()
+
+
+def rwkv_model():
+    return _models()["rwkv"]
+
+
+def gpt_model():
+    return _models()["gpt"]
+
+
+def model_meta(arch: str) -> dict:
+    return _models()[f"{arch}_meta"]
+
+
+def encode(text: str) -> list[int]:
+    return tokenizer().encode(text)
+
+
+@st.cache_data(max_entries=256, ttl=3600, show_spinner=False)
+def encode_cached(text: str) -> list[int]:
+    return encode(text)
+
+
+@st.cache_data(max_entries=64, ttl=3600, show_spinner="The model is reading your text…")
+def rwkv_trace(ids: tuple[int, ...], ablation: str = "none"):
+    return trace_rwkv(rwkv_model(), tokenizer(), list(ids), ablation=ablation)
+
+
+@st.cache_data(max_entries=64, ttl=3600, show_spinner="The transformer is reading your text…")
+def gpt_trace(ids: tuple[int, ...]):
+    return trace_gpt(gpt_model(), tokenizer(), list(ids))
+
+
+@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
+def rwkv_implicit_attention(ids: tuple[int, ...], layer: int, ablation: str = "none"):
+    tr = rwkv_trace(ids, ablation)
+    return rwkv_contributions(tr.k[:, layer], tr.decay[layer], tr.bonus[layer])
+
+
+@st.cache_data(max_entries=64, ttl=3600, show_spinner="The model is writing…")
+def continue_text(ids: tuple[int, ...], n_new: int, temperature: float, seed: int) -> tuple[int, ...]:
+    """Prompt ids + n_new tokens written by RWKV (greedy when temperature == 0)."""
+    model = rwkv_model()
+    state = model.new_state()
+    logits = None
+    for token in ids:
+        logits, state = model.step(token, state)
+    out = list(ids)
+    gen = torch.Generator().manual_seed(seed)
+    for _ in range(n_new):
+        if temperature <= 0:
+            token = int(torch.argmax(logits))
+        else:
+            probs = torch.softmax(logits.float() / temperature, dim=-1)
+            token = int(torch.multinomial(probs, 1, generator=gen))
+        out.append(token)
+        logits, state = model.step(token, state)
+    return tuple(out)

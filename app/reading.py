@@ -1,0 +1,79 @@
+"""The prompt box shared by the reading pages (read along, token shift, fading memory).
+
+It reads `prompt` and `step` from the URL, lets the visitor type or pick a sample, keeps the URL in
+step with what is shown, and says plainly what happened to bad input (empty, too long, odd link).
+
+Example (in a page):
+    ctx = prompt_box("read")
+    if ctx is None:
+        st.stop()          # the page already showed a hint
+    trace = loaders.rwkv_trace(ctx.ids)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+from . import loaders
+from .state import MAX_TOKENS, clamp_step, parse_view, prepare_prompt
+from .texts import DEFAULT_PROMPT, EMPTY_PROMPT_HINT, SAMPLE_PROMPTS
+
+SESSION_PROMPT = "shared_prompt"
+
+
+@dataclass
+class ReadingContext:
+    text: str
+    ids: tuple[int, ...]
+    start_step: int  # 0-based
+    notes: list[str] = field(default_factory=list)
+
+
+def _on_sample_change() -> None:
+    name = st.session_state.get("sample_choice")
+    if name in SAMPLE_PROMPTS:
+        st.session_state["prompt_box"] = SAMPLE_PROMPTS[name]
+
+
+def prompt_box(page_key: str) -> ReadingContext | None:
+    view = parse_view(st.query_params.to_dict())
+    for note in view.notes:
+        st.info(note, icon="🔗")
+    if "prompt_box" not in st.session_state:
+        st.session_state["prompt_box"] = view.prompt if view.from_link else st.session_state.get(SESSION_PROMPT, DEFAULT_PROMPT)
+
+    col_text, col_sample = st.columns([3, 1])
+    with col_sample:
+        st.selectbox("Or pick a sample", ["—"] + list(SAMPLE_PROMPTS), key="sample_choice", on_change=_on_sample_change,
+                     help="Short story openings like the ones the model was trained on.")
+    with col_text:
+        text = st.text_area("Your text (the model reads it token by token)", key="prompt_box", height=90,
+                            max_chars=4000, help="Any text works; the model was trained on simple English stories.")
+    st.session_state[SESSION_PROMPT] = text
+    _sync_url(text)
+
+    prepared = prepare_prompt(text, loaders.encode, MAX_TOKENS)
+    if prepared.empty:
+        st.info(EMPTY_PROMPT_HINT, icon="✍️")
+        return None
+    notes = []
+    if prepared.truncated_from:
+        st.warning(f"Your text has {prepared.truncated_from:,} tokens; this page reads the first {MAX_TOKENS}. "
+                   "The rest is cut off: the chips stop at token 512.", icon="✂️")
+    start, step_notes = clamp_step(view.step, len(prepared.ids))
+    for note in step_notes:
+        st.info(note, icon="🔗")
+    return ReadingContext(text=text, ids=tuple(prepared.ids), start_step=start, notes=notes)
+
+
+def _sync_url(text: str) -> None:
+    """Keep `prompt` in the URL (left out for the default text, so plain links stay short)."""
+    current = st.query_params.get("prompt")
+    if text == DEFAULT_PROMPT:
+        if current is not None:
+            del st.query_params["prompt"]
+    elif current != text:
+        st.query_params["prompt"] = text
+        if "step" in st.query_params and current is not None:
+            del st.query_params["step"]

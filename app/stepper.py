@@ -1,0 +1,232 @@
+"""The in-browser step-through: token chips, Next / Back / Play / Reset and arrow keys, driving any
+number of Plotly figures that carry one animation frame per step. Stepping never calls the server:
+the whole trace is computed once (cached), sent once, and the browser switches frames.
+
+Safety: all data travels as JSON inside `<script type="application/json">` with `<`, `>`, `&`
+escaped; token text is put on the page with `textContent` only, never parsed as HTML.
+
+Example (in a page):
+    stepper([top5_fig, state_fig], labels=trace.pieces, key="read", start=3,
+            notes=["This token cost …" for _ in trace.pieces])
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import plotly.graph_objects as go
+from plotly.utils import PlotlyJSONEncoder
+
+from .assets import PLOTLY_JS_URL, ensure_plotly_js
+
+CONTROLS_HEIGHT = 170
+
+
+@dataclass
+class StepperSpec:
+    """Everything the browser needs; `to_json` is what gets embedded."""
+
+    figures: list[dict]
+    heights: list[int]
+    labels: list[str]
+    kinds: list[str]
+    notes: list[str]
+    start: int = 0
+    url_param: str | None = "step"
+    play_ms: int = 700
+    first_label: str = "Token"
+    extra: dict = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        raw = json.dumps(self.__dict__, cls=PlotlyJSONEncoder, separators=(",", ":"))
+        return safe_json_for_script(raw)
+
+
+def safe_json_for_script(raw: str) -> str:
+    """Make JSON text safe inside a <script> element: no `</script>`, `<!--` or entity tricks."""
+    return raw.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def display_piece(piece: str) -> str:
+    """Token text as a chip shows it: spaces kept visible, newlines and control characters named."""
+    out = []
+    for ch in piece:
+        if ch == "\n":
+            out.append("↵")
+        elif ch == "\t":
+            out.append("⇥")
+        elif ch == " ":
+            out.append("\u00a0")
+        elif ord(ch) < 32 or ord(ch) == 127:
+            out.append(chr(0x2400 + ord(ch)) if ord(ch) < 32 else "␡")
+        else:
+            out.append(ch)
+    return "".join(out) or "∅"
+
+
+def build_spec(figures: list[go.Figure], labels: list[str], *, kinds: list[str] | None = None,
+               notes: list[str] | None = None, start: int = 0, url_param: str | None = "step",
+               play_ms: int = 700) -> StepperSpec:
+    n = len(labels)
+    for fig in figures:
+        if len(fig.frames) != n:
+            raise ValueError(f"each figure needs one frame per step: {len(fig.frames)} frames for {n} steps")
+    return StepperSpec(
+        figures=[fig.to_plotly_json() for fig in figures],
+        heights=[int(fig.layout.height or 380) for fig in figures],
+        labels=[display_piece(s) for s in labels],
+        kinds=kinds or ["prompt"] * n,
+        notes=notes or [""] * n,
+        start=max(0, min(start, n - 1)) if n else 0,
+        url_param=url_param,
+        play_ms=play_ms,
+    )
+
+
+def stepper_html(spec: StepperSpec, plotly_src: str = PLOTLY_JS_URL) -> str:
+    return _TEMPLATE.replace("__PLOTLY_SRC__", plotly_src).replace("__DATA__", spec.to_json())
+
+
+def stepper(figures: list[go.Figure], labels: list[str], *, kinds=None, notes=None, start: int = 0,
+            url_param: str | None = "step", play_ms: int = 700, chip_rows: int = 3) -> None:
+    """Draw the stepper in the page (a sandboxed iframe)."""
+    import streamlit as st
+
+    ensure_plotly_js()
+    spec = build_spec(figures, labels, kinds=kinds, notes=notes, start=start, url_param=url_param, play_ms=play_ms)
+    height = CONTROLS_HEIGHT + 32 * chip_rows + sum(h + 12 for h in spec.heights)
+    st.iframe(stepper_html(spec), height=height)
+
+
+_TEMPLATE = r"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+  body { font-family: "Source Sans Pro", "Segoe UI", Helvetica, Arial, sans-serif; margin: 0; padding: 2px 4px; color: #262730; }
+  #controls { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin-bottom: 8px; }
+  button { font-size: 17px; padding: 6px 14px; border-radius: 8px; border: 1px solid #bbb; background: #fff; cursor: pointer; }
+  button:hover { border-color: #0072B2; color: #0072B2; }
+  button:focus-visible { outline: 3px solid #E69F00; }
+  #position { font-size: 17px; font-weight: 600; margin-left: 6px; }
+  #chips { display: flex; flex-wrap: wrap; gap: 4px; max-height: 110px; overflow-y: auto; margin-bottom: 6px; }
+  .chip { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 16px; padding: 2px 6px; border-radius: 6px;
+          border: 1px solid #ccc; background: #f4f4f4; cursor: pointer; white-space: pre; }
+  .chip.generated { border-style: dashed; background: #fff8e6; }
+  .chip.read { background: #dbeaf5; }
+  .chip.current { background: #E69F00; border-color: #a36f00; color: #000; font-weight: 700; }
+  #note { font-size: 16px; min-height: 1.4em; margin: 4px 0 6px 0; }
+  .fig { width: 100%; }
+  #error { color: #D55E00; font-weight: 600; }
+</style>
+<script src="__PLOTLY_SRC__"></script>
+</head><body>
+<div id="controls" role="toolbar" aria-label="Step through the text">
+  <button id="reset" data-testid="stepper-reset" title="Back to the first token (Home)">⏮ Reset</button>
+  <button id="back" data-testid="stepper-back" title="Previous token (← or Page Up)">◀ Back</button>
+  <button id="next" data-testid="stepper-next" title="Next token (→, Space or Page Down)">Next ▶</button>
+  <button id="play" data-testid="stepper-play" title="Play / pause (P)">▶ Play</button>
+  <span id="position" data-testid="stepper-position" aria-live="polite"></span>
+</div>
+<div id="chips" data-testid="stepper-chips"></div>
+<div id="note" data-testid="stepper-note"></div>
+<div id="figs"></div>
+<div id="error"></div>
+<script type="application/json" id="spec">__DATA__</script>
+<script>
+(function () {
+  const spec = JSON.parse(document.getElementById("spec").textContent);
+  const n = spec.labels.length;
+  let step = spec.start, timer = null;
+  const chipsEl = document.getElementById("chips"), figsEl = document.getElementById("figs");
+  const chips = spec.labels.map(function (label, i) {
+    const c = document.createElement("span");
+    c.className = "chip " + (spec.kinds[i] || "prompt");
+    c.textContent = label;                       // text only, never HTML
+    c.title = (spec.kinds[i] === "generated" ? "written by the model · " : "") + "token " + (i + 1);
+    c.dataset.step = String(i);
+    c.addEventListener("click", function () { stop(); go(i); });
+    chipsEl.appendChild(c);
+    return c;
+  });
+  const divs = [];
+  if (typeof Plotly === "undefined") {
+    document.getElementById("error").textContent = "The charts could not load (plotly.min.js missing). Reload the page.";
+  } else {
+    spec.figures.forEach(function (fig, j) {
+      const d = document.createElement("div");
+      d.className = "fig"; d.dataset.testid = "stepper-figure";
+      d.setAttribute("data-testid", "stepper-figure");
+      figsEl.appendChild(d);
+      const layout = Object.assign({}, fig.layout, {autosize: true, height: spec.heights[j]});
+      Plotly.newPlot(d, fig.data, layout, {displaylogo: false, responsive: true,
+        toImageButtonOptions: {format: "png", scale: 2}}).then(function () {
+          return Plotly.addFrames(d, fig.frames || []);
+        }).then(function () { d.__ready = true; showFrame(d, step); });
+      divs.push(d);
+    });
+  }
+  function showFrame(d, i) {
+    if (!d.__ready) return;
+    Plotly.animate(d, [String(i)], {mode: "immediate", frame: {duration: 0, redraw: true}, transition: {duration: 0}});
+  }
+  function syncUrl() {
+    if (!spec.url_param) return;
+    try {
+      const u = new URL(window.parent.location.href);
+      u.searchParams.set(spec.url_param, String(step + 1));
+      window.parent.history.replaceState(window.parent.history.state, "", u.toString());
+    } catch (e) { /* cross-origin embed: the URL stays as it was */ }
+  }
+  function go(i) {
+    if (n === 0) return;
+    step = Math.max(0, Math.min(n - 1, i));
+    chips.forEach(function (c, k) {
+      c.classList.toggle("current", k === step);
+      c.classList.toggle("read", k < step);
+    });
+    chips[step].scrollIntoView({block: "nearest", inline: "nearest"});
+    document.getElementById("position").textContent = "Token " + (step + 1) + " of " + n;
+    document.getElementById("note").textContent = spec.notes[step] || "";
+    divs.forEach(function (d) { showFrame(d, step); });
+    document.body.dataset.step = String(step);
+    syncUrl();
+  }
+  function stop() { if (timer) { clearInterval(timer); timer = null; } document.getElementById("play").textContent = "▶ Play"; }
+  function play() {
+    if (timer) { stop(); return; }
+    if (step >= n - 1) go(0);
+    document.getElementById("play").textContent = "⏸ Pause";
+    timer = setInterval(function () { if (step >= n - 1) { stop(); } else { go(step + 1); } }, spec.play_ms);
+  }
+  document.getElementById("next").addEventListener("click", function () { stop(); go(step + 1); });
+  document.getElementById("back").addEventListener("click", function () { stop(); go(step - 1); });
+  document.getElementById("reset").addEventListener("click", function () { stop(); go(0); });
+  document.getElementById("play").addEventListener("click", play);
+  function onKey(e) {
+    const t = e.target, tag = t && t.tagName ? t.tagName.toLowerCase() : "";
+    if (tag === "input" || tag === "textarea" || tag === "select" || (t && t.isContentEditable)) return;
+    if (!window.frameElement || !window.frameElement.isConnected) { detach(); return; }
+    const k = e.key;
+    if (k === " " && tag === "button") return;
+    if (k === "ArrowRight" || k === "PageDown" || k === " ") { stop(); go(step + 1); }
+    else if (k === "ArrowLeft" || k === "PageUp") { stop(); go(step - 1); }
+    else if (k === "Home") { stop(); go(0); }
+    else if (k === "End") { stop(); go(n - 1); }
+    else if (k === "p" || k === "P") { play(); }
+    else return;
+    e.preventDefault();
+  }
+  function detach() { try { window.parent.document.removeEventListener("keydown", onKey); } catch (e) {} }
+  document.addEventListener("keydown", onKey);
+  try {  // presenter clickers send arrow / page keys to the page, not to this frame
+    const p = window.parent;
+    if (p.__rwkvStepperKeys) p.document.removeEventListener("keydown", p.__rwkvStepperKeys);
+    p.__rwkvStepperKeys = onKey;
+    p.document.addEventListener("keydown", onKey);
+  } catch (e) {}
+  window.stepperGo = go;
+  go(step);
+})();
+</script>
+</body></html>
+"""

@@ -1,0 +1,67 @@
+"""Read along: the model reads your text token by token; step through it in the browser."""
+import streamlit as st
+
+from app import figures, loaders, ui
+from app.reading import prompt_box
+from app.stepper import stepper
+from app.steps import cost_notes
+
+ui.page_header(
+    "📖 Read along",
+    "Type a sentence and watch a real [[RWKV]] [[model]] read it one [[token]] at a time, like a person "
+    "reading a line with a finger under each word. After every token it updates its [[state]] — a fixed "
+    "set of numbers, its whole memory — and guesses what comes next. Use **Next**, **Back** and **Play** "
+    "(or the arrow keys) to step through.",
+)
+
+ctx = prompt_box("read")
+if ctx is None:
+    st.stop()
+
+with st.expander("✍️ Let it write: continue the text", expanded=False):
+    ui.text("The model keeps going on its own: each token it writes is read back in, exactly like your text. "
+            "With [[temperature]] 0 it is [[greedy]]; higher values let it take less likely tokens.")
+    c1, c2, c3 = st.columns(3)
+    n_new = c1.slider("Tokens to write", 5, 60, 20, key="write_n")
+    temperature = c2.slider("Temperature", 0.0, 1.5, 0.0, 0.1, key="write_temp",
+                            help="0 = always the top guess; 1 = as the model's probabilities say.")
+    seed = c3.number_input("Dice seed", 0, 9999, 7, key="write_seed", help="Same seed, same text.")
+    if st.button("Let it write", type="primary", key="write_go"):
+        st.session_state["written"] = (ctx.ids, n_new, float(temperature), int(seed))
+    if st.session_state.get("written") and st.session_state["written"][0] != ctx.ids:
+        st.session_state.pop("written")
+
+ids, kinds = ctx.ids, ["prompt"] * len(ctx.ids)
+if st.session_state.get("written"):
+    _, n_new, temperature, seed = st.session_state["written"]
+    ids = loaders.continue_text(ctx.ids, n_new, temperature, seed)[:512]
+    kinds = ["prompt"] * len(ctx.ids) + ["generated"] * (len(ids) - len(ctx.ids))
+    st.caption("Dashed chips were written by the model.")
+
+trace = loaders.rwkv_trace(ids)
+gpt_trace = loaders.gpt_trace(ids)
+stepper(
+    [
+        figures.top_guesses_figure(trace),
+        figures.memory_heatmap_figure(trace),
+        figures.memory_held_figure(trace.state_bytes, gpt_trace.cache_bytes, trace.pieces),
+    ],
+    trace.pieces,
+    kinds=kinds,
+    notes=cost_notes(trace, loaders.rwkv_model().cfg),
+    start=min(ctx.start_step, len(ids) - 1),
+)
+ui.caption("the chips are your text cut into tokens (orange = the one being read); the bars are the model's "
+           "top five guesses for the next token; the heatmap is its memory, one row per [[layer]], one column per "
+           "[[channel]] (blue and red are opposite signs, white is near zero); the last chart compares memory held by "
+           "RWKV and by a same-size [[transformer]]'s [[KV cache]].")
+
+with ui.for_builders("For builders: what one step computes", "model/rwkv.py: RWKV.step; model/traces.py: trace_rwkv"):
+    st.markdown("Per layer, with $x_t$ the LayerNorm'd input and $x_{t-1}$ the previous token's (eqs. 11–18 of arXiv 2305.13048):")
+    st.latex(r"r_t = W_r(\mu_r x_t + (1-\mu_r)x_{t-1}),\; k_t = W_k(\mu_k x_t + (1-\mu_k)x_{t-1}),\; v_t = W_v(\mu_v x_t + (1-\mu_v)x_{t-1})")
+    st.latex(r"wkv_t = \frac{a_{t-1} + e^{u+k_t} v_t}{b_{t-1} + e^{u+k_t}},\quad a_t = e^{-w}a_{t-1} + e^{k_t}v_t,\quad b_t = e^{-w}b_{t-1} + e^{k_t}")
+    st.latex(r"o_t = W_o(\sigma(r_t)\odot wkv_t)")
+    st.markdown("The heatmap shows $a_t/b_t$ per channel (the running weighted average of past values), channels "
+                "sorted by their decay. The state is 5 vectors per layer ($x_{t-1}$ for time mixing and for channel "
+                "mixing, $a$, $b$, and the running maximum exponent $p$ that keeps the exponentials finite, appendix D). "
+                "FLOPs per token: $2(VD + 13D^2L)$ (paper Table 2).")

@@ -1,0 +1,46 @@
+"""Start here: the story in a minute, a teaser, a guided path, credits."""
+import streamlit as st
+
+from app import figures, ui
+from app.stepper import stepper
+from app.texts import CREDITS
+
+ui.page_header(
+    "👋 How RWKV reads",
+    "Chatbots like ChatGPT are [[transformer|transformers]]: for every new word they write, they look back at "
+    "**every** word so far. That gets slower and needs more memory as the conversation grows. "
+    "[[RWKV]] is a different design: it reads one [[token]] at a time and keeps a **fixed-size memory** "
+    "(its [[state]]), like a person who reads a story once and remembers the gist.",
+)
+
+st.subheader("The idea in a minute")
+ui.text(
+    "1. **It reads like an [[RNN]]** — one token at a time, updating a memory that never grows.\n"
+    "2. **Each token is blended with the one before it** ([[token shift]]), so it always hears the previous word.\n"
+    "3. **Its memory fades at learned rates** ([[decay]]): some parts forget quickly, some remember for a long time.\n"
+    "4. **So each new token costs the same**, while a transformer pays more and more as its [[KV cache]] grows.\n"
+    "5. **Yet it trains like a transformer**: the same maths can be run on a whole text at once "
+    "([[parallel mode]]), which is what made large RWKV models possible."
+)
+
+words = ["Once", "upon", "a", "time", "there", "was", "a", "little", "cat", "who", "loved", "milk"]
+stepper([figures.teaser_figure(words)], words, start=0, url_param=None, play_ms=600, chip_rows=1)
+ui.caption("press Play: with every word, RWKV's memory stays one box of the same size, while the transformer's "
+           "[[KV cache]] stacks up one more entry per word.")
+
+st.subheader("A guided path")
+st.page_link("pages/read_along.py", label="1. Read along — watch a real model read your sentence", icon="📖")
+st.page_link("pages/token_shift.py", label="2. Token shift — how each word hears the one before", icon="🔀")
+st.page_link("pages/fading_memory.py", label="3. Fading memory — what the model still remembers", icon="🌫️")
+st.page_link("pages/cost_race.py", label="4. Cost race — RWKV against a same-size transformer, measured", icon="🏁")
+st.page_link("pages/at_scale.py", label="5. At scale — what it means for big models", icon="🏗️")
+st.page_link("pages/caveats.py", label="6. Claims and caveats — what a fixed memory cannot do", icon="⚖️")
+st.page_link("pages/glossary.py", label="Glossary — every term in plain words", icon="📚")
+
+with st.expander("Predict, then reveal (for workshops)"):
+    ui.text("Before opening **Read along**, ask the room: *after reading 500 tokens, how much bigger is RWKV's memory "
+            "than after 5?* Then step through and watch the memory counter. (Answer: not at all. A transformer's "
+            "[[KV cache]] would be 100 times bigger.)")
+
+st.divider()
+st.caption(CREDITS)

@@ -1,0 +1,111 @@
+"""Shared fixtures for the model tests (all CPU, 2 threads).
+
+- `make_rwkv(n_layer, n_embd, vocab, seed)`: an RWKV with official init and every weight perturbed,
+  so no zero-initialised matrix makes a comparison trivial.
+- `write_official(model, path)`: save in the official `.pth` layout.
+- `shipped("rwkv" | "gpt")`: the shipped checkpoint, or a skip naming the missing file.
+- `rwkv_pip`: the `rwkv` package's `RWKV` class, imported with JIT and CUDA off.
+- `tiny_checkpoint`: a few-second training run of each architecture saved in our format (session).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from model.checkpoint import WEIGHTS_DIR, load_model, official_state_dict
+from model.rwkv import RWKV, RWKVConfig
+
+torch.set_num_threads(2)
+
+REPO = Path(__file__).resolve().parent.parent
+TINY_CORPUS = "\n<|endoftext|>\n".join(
+    [
+        "Once upon a time there was a little cat. The cat liked to play with a red ball.",
+        "Tom had a big dog. The dog was happy. Tom and the dog ran in the park every day.",
+        "Lily saw a bird in the tree. The bird sang a song. Lily smiled and sang too.",
+        "One day, a boy found a shiny stone. He gave the stone to his mom. She said thank you.",
+    ]
+    * 12
+) + "\n<|endoftext|>\n"
+
+
+@torch.no_grad()
+def perturbed_rwkv(n_layer: int = 2, n_embd: int = 32, vocab: int = 64, seed: int = 0) -> RWKV:
+    """Official init, then noise on every tensor (zero-init matrices become random)."""
+    g = torch.Generator().manual_seed(seed)
+    model = RWKV(RWKVConfig(vocab_size=vocab, n_layer=n_layer, n_embd=n_embd)).init_official()
+    for name, p in model.named_parameters():
+        noise = torch.randn(p.shape, generator=g)
+        if p.dim() == 2:  # (out, in) matrices and the embedding
+            p.copy_(p + noise / p.shape[1] ** 0.5)
+        elif "time_mix" in name:
+            p.copy_(torch.rand(p.shape, generator=g))
+        elif "time_decay" in name or "time_first" in name:
+            p.add_(0.5 * noise)
+        elif name.endswith("weight"):  # LayerNorm gains
+            p.copy_(1 + 0.2 * noise)
+        else:  # LayerNorm biases
+            p.copy_(0.2 * noise)
+    model.invalidate_cache()
+    return model.eval()
+
+
+@pytest.fixture
+def make_rwkv():
+    return perturbed_rwkv
+
+
+def save_official(model: RWKV, path: str | Path, dtype=torch.float32) -> Path:
+    path = Path(path)
+    torch.save(official_state_dict(model, dtype), str(path))
+    return path
+
+
+@pytest.fixture
+def write_official():
+    return save_official
+
+
+def load_shipped(arch: str):
+    weights = WEIGHTS_DIR / f"{arch}.safetensors"
+    meta = WEIGHTS_DIR / f"{arch}.json"
+    if not (weights.is_file() and meta.is_file()):
+        pytest.skip(f"shipped weights {weights.relative_to(REPO)} / {meta.name} missing (training not finished)")
+    return load_model(arch)[0]
+
+
+@pytest.fixture
+def shipped():
+    return load_shipped
+
+
+@pytest.fixture(scope="session")
+def rwkv_pip():
+    os.environ["RWKV_JIT_ON"] = "0"
+    os.environ["RWKV_CUDA_ON"] = "0"
+    from rwkv.model import RWKV as PipRWKV
+
+    return PipRWKV
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("corpus") / "tiny.txt"
+    path.write_text(TINY_CORPUS, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_runs(tiny_corpus, tmp_path_factory) -> dict:
+    """{"rwkv": result, "gpt": result} of `train(arch, PRESETS['tiny'], ...)`, saved as `stem`."""
+    from model.train import PRESETS, train
+
+    out = tmp_path_factory.mktemp("tiny_runs")
+    runs = {}
+    for arch in ("rwkv", "gpt"):
+        stem = out / arch
+        runs[arch] = {**train(arch, PRESETS["tiny"], str(tiny_corpus), stem, seed=0, progress=False), "stem": stem}
+    return runs

@@ -1,0 +1,79 @@
+"""Figure builders on fixed inputs (no model needed)."""
+import plotly.graph_objects as go
+
+from app import figures_cost as fc
+from app.theme import GPT_COLOR, RWKV_COLOR
+from model import cost
+
+
+def _title(fig):
+    return fig.layout.title.text
+
+
+def test_memory_held_figure():
+    fig = fc.memory_held_figure([1, 2, 3], [100, 100, 100], [1000, 2000, 3000])
+    assert isinstance(fig, go.Figure)
+    assert [t.name for t in fig.data] == ["RWKV state", "Transformer KV cache"]
+    assert fig.data[0].line.color == RWKV_COLOR and fig.data[1].line.color == GPT_COLOR
+    assert list(fig.data[1].y) == [1000, 2000, 3000]
+    assert "measured" in _title(fig)
+    assert fig.layout.font.size >= 15
+
+
+def test_ms_per_token_raw_and_labelled_median():
+    toks = list(range(1, 11))
+    r = [1.0] * 10
+    g = [2.0, 2.0, 50.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0]
+    fig = fc.ms_per_token_figure(toks, r, g, median_window=3)
+    names = [t.name for t in fig.data]
+    assert "RWKV: each token (raw)" in names and "Transformer: each token (raw)" in names
+    assert any("rolling median of 3" in n for n in names)
+    raw = [t for t in fig.data if t.name == "Transformer: each token (raw)"][0]
+    assert list(raw.y) == g  # raw, not smoothed
+    med = [t for t in fig.data if t.name.startswith("Transformer: rolling")][0]
+    assert max(med.y) == 2.0
+    fig2 = fc.ms_per_token_figure(toks, r, g, median_window=None)
+    assert len(fig2.data) == 2
+
+
+def test_cumulative_and_marker():
+    fig = fc.cumulative_time_figure([1, 2], [0.1, 0.2], [0.1, 0.3])
+    fc.add_trained_context_marker(fig, 256)
+    assert len(fig.layout.shapes) == 1 and fig.layout.shapes[0].x0 == 256
+    assert _title(fig)
+
+
+def test_memory_at_scale_figure():
+    s = cost.MODEL_SIZES["7B"]
+    curves = cost.memory_curves(s, cost.log_contexts())
+    fig = fc.memory_at_scale_figure(curves, "7B", 8, 32768, {"a phone: 8 GB": 8e9})
+    assert len(fig.data) == 3 and "GQA (8 KV heads)" in fig.data[2].name
+    assert fig.layout.xaxis.type == "log" and fig.layout.yaxis.type == "log"
+    assert "1M" in fig.layout.xaxis.ticktext and "1K" in fig.layout.xaxis.ticktext
+    assert "computed" in _title(fig) and "7B" in _title(fig)
+    assert len(fig.layout.shapes) == 2  # phone line + chosen context
+    assert len(fc.memory_at_scale_figure(curves, "7B", show_gqa=False).data) == 2
+
+
+def test_flops_at_scale_figure():
+    s = cost.MODEL_SIZES["169M"]
+    curves = cost.flops_curves(s, [1024, 4096])
+    fig = fc.flops_at_scale_figure(curves, "169M", 1024)
+    assert list(fig.data[0].y) == [261_250_560, 261_250_560]
+    assert fig.data[1].y[1] > fig.data[1].y[0]
+
+
+def test_gpu_fit_figure_zero_is_labelled():
+    rows = {"contexts": [1024, 1_048_576], "rwkv": [500, 500], "transformer": [20, 0], "transformer_gqa": [80, 0]}
+    fig = fc.gpu_fit_figure(rows, "7B")
+    assert [t.name for t in fig.data] == ["RWKV", "Transformer", "Transformer with GQA"]
+    assert list(fig.data[1].x) == ["1K", "1M"]
+    assert fig.data[1].y[1] is None
+    assert [a.text for a in fig.layout.annotations] == ["0", "0"]
+    assert "80 GB" in _title(fig)
+
+
+def test_labels():
+    assert fc.bytes_label(819_200) == "819 KB"
+    assert fc.bytes_label(12) == "12 B"
+    assert fc.tokens_label(1024) == "1K" and fc.tokens_label(1 << 20) == "1M" and fc.tokens_label(300) == "300"

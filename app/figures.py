@@ -88,14 +88,19 @@ def memory_held_figure(state_bytes: int, gpt_cache_bytes: np.ndarray, pieces: li
     gpt_y = np.asarray(gpt_cache_bytes, dtype=float) / 1024
     ymax = max(float(gpt_y.max()) if T else 1.0, state_bytes / 1024) * 1.1
 
-    def lines(t):
+    def markers(t):
         return [
-            go.Scatter(x=x[: t + 1], y=rwkv_y[: t + 1], mode="lines+markers", name="RWKV state", line=dict(color=RWKV_COLOR, width=4)),
-            go.Scatter(x=x[: t + 1], y=gpt_y[: t + 1], mode="lines+markers", name="transformer KV cache", line=dict(color=GPT_COLOR, width=4, dash="dot")),
+            go.Scatter(x=[x[t]], y=[rwkv_y[t]], mode="markers", marker=dict(size=14, color=RWKV_COLOR), showlegend=False,
+                       hovertemplate="RWKV after %{x} tokens: %{y:.1f} KiB<extra></extra>"),
+            go.Scatter(x=[x[t]], y=[gpt_y[t]], mode="markers", marker=dict(size=14, color=GPT_COLOR, symbol="diamond"),
+                       showlegend=False, hovertemplate="transformer after %{x} tokens: %{y:.1f} KiB<extra></extra>"),
         ]
 
-    fig = go.Figure(data=lines(0) if T else [go.Scatter(), go.Scatter()])
-    fig.frames = [_frame(t, lines(t), [0, 1]) for t in range(T)]
+    fig = go.Figure(data=[
+        go.Scatter(x=x, y=rwkv_y, mode="lines", name="RWKV state (fixed)", line=dict(color=RWKV_COLOR, width=4)),
+        go.Scatter(x=x, y=gpt_y, mode="lines", name="transformer KV cache (grows)", line=dict(color=GPT_COLOR, width=4, dash="dot")),
+    ] + (markers(0) if T else [go.Scatter(), go.Scatter()]))
+    fig.frames = [_frame(t, markers(t), [2, 3]) for t in range(T)]
     fig.update_layout(**base_layout(title="Memory held while reading (KiB)", height=height,
                                     legend=dict(orientation="h", y=-0.25)))
     fig.update_xaxes(title="tokens read", range=[0.5, max(T, 2) + 0.5])

@@ -75,28 +75,31 @@ def _log_context_axis(contexts):
 # ------------------------------------------------------------------ measured: the cost race
 
 
+def byte_unit(top: float) -> tuple[str, float]:
+    """The decimal unit that suits values up to `top`: ('MB', 1e6) for 12,582,912."""
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if top >= scale:
+            return unit, scale
+    return "bytes", 1.0
+
+
 def memory_held_figure(tokens, rwkv_bytes, gpt_bytes, title: str = "Memory held while reading (measured)"):
-    """RWKV's state (flat) and the transformer's KV cache (growing), in bytes, against tokens read."""
+    """RWKV's state (flat) and the transformer's KV cache (growing) against tokens read, in the decimal
+    unit that suits the largest value (KB, MB, …); hover shows each value in its own unit."""
+    rwkv_bytes, gpt_bytes = list(rwkv_bytes), list(gpt_bytes)
+    unit, scale = byte_unit(max(rwkv_bytes + gpt_bytes + [1]))
     fig = go.Figure()
-    fig.add_trace(go.Scatter(
-        x=list(tokens), y=list(rwkv_bytes), name="RWKV state", mode="lines",
-        line=dict(color=RWKV_COLOR, width=4),
-        hovertemplate="after %{x} tokens: %{customdata}<extra>RWKV state</extra>",
-        customdata=[bytes_label(b) for b in rwkv_bytes],
-    ))
-    fig.add_trace(go.Scatter(
-        x=list(tokens), y=list(gpt_bytes), name="Transformer KV cache", mode="lines",
-        line=dict(color=GPT_COLOR, width=4, dash="dash"),
-        hovertemplate="after %{x} tokens: %{customdata}<extra>KV cache</extra>",
-        customdata=[bytes_label(b) for b in gpt_bytes],
-    ))
-    top = max(list(rwkv_bytes) + list(gpt_bytes) + [1])
-    step = 10 ** math.floor(math.log10(top)) if top > 0 else 1
-    vals = [v * step for v in range(0, int(top // step) + 2)]
+    for name, ys, color, dash, short in (("RWKV state", rwkv_bytes, RWKV_COLOR, "solid", "RWKV state"),
+                                         ("Transformer KV cache", gpt_bytes, GPT_COLOR, "dash", "KV cache")):
+        fig.add_trace(go.Scatter(
+            x=list(tokens), y=[b / scale for b in ys], name=name, mode="lines",
+            line=dict(color=color, width=4, dash=dash),
+            customdata=[bytes_label(b) for b in ys],
+            hovertemplate="after %{x} tokens: %{customdata}<extra>" + short + "</extra>",
+        ))
     fig.update_layout(**_layout(title))
     fig.update_xaxes(title="Tokens read so far")
-    fig.update_yaxes(title="Memory held", tickvals=vals, ticktext=[bytes_label(v) if v else "0" for v in vals],
-                     rangemode="tozero")
+    fig.update_yaxes(title=f"Memory held ({unit})", rangemode="tozero")
     return fig
 
 
@@ -106,6 +109,7 @@ def ms_per_token_figure(tokens, rwkv_ms, gpt_ms, median_window: int | None = 65,
     as a solid line, labelled as such."""
     tokens, rwkv_ms, gpt_ms = list(tokens), list(rwkv_ms), list(gpt_ms)
     fig = go.Figure()
+    medians = []
     for name, ys, color, symbol in (("RWKV", rwkv_ms, RWKV_COLOR, "circle"),
                                     ("Transformer", gpt_ms, GPT_COLOR, "x")):
         fig.add_trace(go.Scattergl(
@@ -114,8 +118,10 @@ def ms_per_token_figure(tokens, rwkv_ms, gpt_ms, median_window: int | None = 65,
             hovertemplate="token %{x}: %{y:.2f} ms<extra>" + name + "</extra>",
         ))
         if median_window and len(ys) >= 3:
+            med = rolling_median(ys, median_window)
+            medians += med
             fig.add_trace(go.Scatter(
-                x=tokens, y=rolling_median(ys, median_window), mode="lines",
+                x=tokens, y=med, mode="lines",
                 name=f"{name}: rolling median of {median_window} tokens",
                 line=dict(color=color, width=4, dash="solid" if name == "RWKV" else "dash"),
                 hovertemplate="token %{x}: median %{y:.2f} ms<extra>" + name + "</extra>",
@@ -123,6 +129,8 @@ def ms_per_token_figure(tokens, rwkv_ms, gpt_ms, median_window: int | None = 65,
     all_ms = sorted(rwkv_ms + gpt_ms)
     # clip the axis at the 99th percentile so a few hiccups from other programs don't flatten the rest
     cap = all_ms[min(len(all_ms) - 1, int(0.99 * len(all_ms)))] * 1.3 if all_ms else 1
+    if medians:  # and at 3× the highest median, so that the medians stay readable on a busy machine
+        cap = min(cap, 3 * max(medians))
     fig.update_layout(**_layout(title))
     fig.update_xaxes(title="Tokens read so far")
     fig.update_yaxes(title="Milliseconds for this token", range=[0, cap])
@@ -188,35 +196,57 @@ def memory_at_scale_figure(curves: dict, size_name: str, gqa_kv_heads: int | Non
     ys = curves["rwkv"] + curves["transformer"] + list((references or {}).values())
     vals, text = _log_byte_ticks(min(ys), max(ys))
     for label, y in (references or {}).items():
-        fig.add_hline(y=y, line=dict(color=REF_COLOR, dash="dot", width=2), annotation_text=label,
-                      annotation_position="top left", annotation_font=dict(size=13, color="#555555"))
+        # shapes and annotations placed by hand: plotly's add_hline annotation misplaces itself on log axes
+        fig.add_shape(type="line", xref="paper", x0=0, x1=1, yref="y", y0=y, y1=y,
+                      line=dict(color=REF_COLOR, dash="dot", width=2))
+        fig.add_annotation(xref="paper", x=0, yref="y", y=math.log10(y), text=label, showarrow=False,
+                           xanchor="left", yanchor="bottom", font=dict(size=13, color="#555555"))
     if mark_context:
-        fig.add_vline(x=mark_context, line=dict(color=ACCENT, width=2),
-                      annotation_text=f"your choice: {tokens_label(mark_context)}",
-                      annotation_position="bottom right", annotation_font=dict(size=13))
+        _mark_log_x(fig, mark_context)
     fig.update_layout(**_layout(f"Memory per conversation, {size_name} model (computed)"))
     fig.update_xaxes(**_log_context_axis(ctx))
-    fig.update_yaxes(type="log", tickvals=vals, ticktext=text, title="Memory for one conversation (log scale)")
+    fig.update_yaxes(type="log", tickvals=vals, ticktext=text, title="Memory for one conversation (log scale)",
+                     range=[math.log10(vals[0]), math.log10(vals[-1])])
     return fig
 
 
+def _mark_log_x(fig, x: float) -> None:
+    """Vertical line and label at `x` on a log x axis (annotation x is given in log10 units there)."""
+    fig.add_shape(type="line", xref="x", x0=x, x1=x, yref="paper", y0=0, y1=1, line=dict(color=ACCENT, width=2))
+    fig.add_annotation(xref="x", x=math.log10(x), yref="paper", y=0.98, text=f"your choice: {tokens_label(x)}",
+                       showarrow=False, xanchor="left", yanchor="top", font=dict(size=13))
+
+
+def count_label(n: float) -> str:
+    """Powers of ten in words: 1e9 → '1 billion', 1e11 → '100 billion', 1e5 → '100,000'."""
+    for word, scale in (("trillion", 1e12), ("billion", 1e9), ("million", 1e6)):
+        if n >= scale:
+            return f"{n / scale:,.3g} {word}"
+    return f"{n:,.0f}"
+
+
 def flops_at_scale_figure(curves: dict, size_name: str, mark_context: int | None = None):
-    """FLOPs to write the next token vs context, log–log; `curves` as `model.cost.flops_curves`."""
+    """FLOPs to write the next token vs context, log–log (like the memory chart), with ticks at powers of
+    ten written in words; `curves` as `model.cost.flops_curves`."""
     ctx = curves["contexts"]
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=ctx, y=curves["rwkv"], name="RWKV (same for every token)", mode="lines",
-                             line=dict(color=RWKV_COLOR, width=4),
-                             hovertemplate="%{x:,} tokens: %{y:.3s} FLOPs<extra>RWKV</extra>"))
+    fig.add_trace(go.Scatter(x=ctx, y=curves["rwkv"], name="RWKV (same for every token)",
+                             mode="lines", line=dict(color=RWKV_COLOR, width=4),
+                             customdata=[count_label(f) for f in curves["rwkv"]],
+                             hovertemplate="%{x:,} tokens: %{customdata} FLOPs<extra>RWKV</extra>"))
     fig.add_trace(go.Scatter(x=ctx, y=curves["transformer"], name="Transformer (grows with the context)",
                              mode="lines", line=dict(color=GPT_COLOR, width=4, dash="dash"),
-                             hovertemplate="%{x:,} tokens: %{y:.3s} FLOPs<extra>Transformer</extra>"))
+                             customdata=[count_label(f) for f in curves["transformer"]],
+                             hovertemplate="%{x:,} tokens: %{customdata} FLOPs<extra>Transformer</extra>"))
     if mark_context:
-        fig.add_vline(x=mark_context, line=dict(color=ACCENT, width=2),
-                      annotation_text=f"your choice: {tokens_label(mark_context)}",
-                      annotation_position="bottom right", annotation_font=dict(size=13))
+        _mark_log_x(fig, mark_context)
+    ys = curves["rwkv"] + curves["transformer"]
+    lo, hi = math.floor(math.log10(min(ys))), math.ceil(math.log10(max(ys)))
+    vals = [10**e for e in range(lo, hi + 1)]
     fig.update_layout(**_layout(f"Work for the next token, {size_name} model (computed)"))
     fig.update_xaxes(**_log_context_axis(ctx))
-    fig.update_yaxes(type="log", title="FLOPs for one token (log scale)", exponentformat="SI")
+    fig.update_yaxes(type="log", title="FLOPs for one token (log scale)", tickvals=vals,
+                     ticktext=[count_label(v) for v in vals], range=[lo, hi])
     return fig
 
 
@@ -248,6 +278,6 @@ def gpu_fit_figure(rows: dict, size_name: str, gpu_gb: float = 80.0, show_gqa: b
     fig.update_layout(**_layout(f"Conversations that fit on one {gpu_gb:g} GB GPU, {size_name} model (computed)"),
                       barmode="group")
     fig.update_xaxes(title="Length of each conversation (tokens)", type="category")
-    fig.update_yaxes(type="log", title="Conversations at once (log scale)",
+    fig.update_yaxes(type="log", title="Conversations at once (log scale)", dtick=1,
                      range=[-0.3, math.log10(top) + 0.6])
     return fig

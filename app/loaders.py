@@ -13,6 +13,7 @@ import streamlit as st
 import torch
 
 from model.checkpoint import load_model
+from model.generate import generate_ids
 from model.tokenizer import load_tokenizer
 from model.traces import rwkv_contributions, trace_gpt, trace_rwkv
 
@@ -78,19 +79,4 @@ def rwkv_implicit_attention(ids: tuple[int, ...], layer: int, ablation: str = "n
 @st.cache_data(max_entries=64, ttl=3600, show_spinner="The model is writing…")
 def continue_text(ids: tuple[int, ...], n_new: int, temperature: float, seed: int) -> tuple[int, ...]:
     """Prompt ids + n_new tokens written by RWKV (greedy when temperature == 0)."""
-    model = rwkv_model()
-    state = model.new_state()
-    logits = None
-    for token in ids:
-        logits, state = model.step(token, state)
-    out = list(ids)
-    gen = torch.Generator().manual_seed(seed)
-    for _ in range(n_new):
-        if temperature <= 0:
-            token = int(torch.argmax(logits))
-        else:
-            probs = torch.softmax(logits.float() / temperature, dim=-1)
-            token = int(torch.multinomial(probs, 1, generator=gen))
-        out.append(token)
-        logits, state = model.step(token, state)
-    return tuple(out)
+    return tuple(ids) + tuple(generate_ids(rwkv_model(), "rwkv", list(ids), n_new, temperature or None, seed))

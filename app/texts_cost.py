@@ -15,7 +15,8 @@ from .figures_cost import bytes_label, tokens_label
 
 RACE_DEFAULT, RACE_MIN, RACE_MAX = 2048, 64, 4096
 RACE_CHOICES = (256, 512, 1024, 2048, 4096)
-AT_SCALE_CONTEXTS = cost.log_contexts(1024, 1_048_576)  # 1K, 2K, …, 1M
+AT_SCALE_CONTEXTS = cost.log_contexts(1024, 1_048_576)  # 1K, 2K, …, 1M (the slider)
+CHART_CONTEXTS = cost.log_contexts(1024, 1_048_576, per_octave=4)  # smooth curves
 AT_SCALE_DEFAULT_SIZE = "7B"
 AT_SCALE_DEFAULT_CONTEXT = 32768
 GPU_GB, PHONE_GB = 80.0, 8.0
@@ -154,3 +155,33 @@ def scale_sentences(n: dict) -> list[str]:
                f"the transformer needs {cost.human_count(n['transformer_flops'])} at {ctx} tokens "
                f"({n['flops_ratio']:.2f}× RWKV).")
     return out
+
+
+# ------------------------------------------------------------------ caveats
+
+
+def toy_model_facts(weights_dir=None) -> list[dict]:
+    """What the shipped checkpoints' JSON says about them (no weights loaded): one dict per model found."""
+    import json
+    from pathlib import Path
+
+    from model.checkpoint import WEIGHTS_DIR
+
+    folder = Path(weights_dir) if weights_dir else WEIGHTS_DIR
+    facts = []
+    for arch, label in (("rwkv", "RWKV"), ("gpt", "Transformer")):
+        path = folder / f"{arch}.json"
+        try:
+            meta = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        cfg, train, val = meta.get("config", {}), meta.get("training", {}), meta.get("validation", {})
+        facts.append({
+            "model": label,
+            "layers × width": f"{cfg.get('n_layer', '?')} × {cfg.get('n_embd', '?')}",
+            "trained length (tokens)": cfg.get("ctx_len", "?"),
+            "training tokens": f"{train.get('tokens_seen', 0):,}" if train.get("tokens_seen") else "?",
+            "validation loss": f"{val['loss']:.2f}" if isinstance(val.get("loss"), (int, float)) else "?",
+            "top guess right": f"{val['top1']:.0%}" if isinstance(val.get("top1"), (int, float)) else "?",
+        })
+    return facts

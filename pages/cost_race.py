@@ -3,7 +3,9 @@ import streamlit as st
 
 from app import figures_cost as fc
 from app import texts_cost as tx
-from app.ui import caption, chart, for_builders, page_header, text
+from app.glossary import with_tooltips
+from app.ui import chart, for_builders, page_header, text
+from model.race import summary_at
 
 
 @st.cache_resource(show_spinner=False)
@@ -65,16 +67,14 @@ if weights_note:
 
 st.caption(tx.race_machine_label(result["machine"]))
 
-from model.race import summary_at  # noqa: E402  (plain data, no torch work)
-
 toks = result["tokens"]
 rows = summary_at(result, points=sorted({p for p in (256, 1024, 2048, toks[-1]) if p <= toks[-1]}))
 last = rows[-1]
 c1, c2 = st.columns(2)
 c1.metric(f"RWKV after {last['tokens']:,} tokens", f"{last['rwkv_ms']:.2f} ms per token",
-          f"holds {fc.bytes_label(last['rwkv_bytes'])}", delta_color="off")
+          f"holds {fc.bytes_label(last['rwkv_bytes'])}", delta_color="off", delta_arrow="off")
 c2.metric(f"Transformer after {last['tokens']:,} tokens", f"{last['gpt_ms']:.2f} ms per token",
-          f"holds {fc.bytes_label(last['gpt_bytes'])}", delta_color="off")
+          f"holds {fc.bytes_label(last['gpt_bytes'])}", delta_color="off", delta_arrow="off")
 text(tx.race_headline(last))
 
 ctx_len = result["config"]["gpt"]["ctx_len"]
@@ -87,7 +87,8 @@ fig = fc.ms_per_token_figure(toks, result["rwkv"]["ms"], result["gpt"]["ms"])
 fc.add_trained_context_marker(fig, ctx_len)
 chart(fig, "each faint dot is one token's measured [[wall-clock time]]; the lines are the [[median]] of 65 "
            "neighbouring tokens. RWKV's line stays level; the transformer's climbs, because each new token "
-           "looks back over all earlier ones. Stray high dots are other programs interrupting.", key="race_ms")
+           "looks back over all earlier ones. Stray high dots are other programs interrupting; the slowest are "
+           "above the top of the chart (the chart's autoscale button shows them).", key="race_ms")
 
 fig = fc.cumulative_time_figure(toks, result["rwkv"]["cumulative_s"], result["gpt"]["cumulative_s"])
 chart(fig, "total time spent so far. A straight line means every token costs the same; a line that bends "
@@ -102,7 +103,8 @@ st.dataframe(
      for r in rows],
     hide_index=True,
 )
-caption("ms per token is the [[median]] of the 64 tokens up to that point, measured on this computer.")
+st.caption(with_tooltips("ms per token: the [[median]] of the 64 tokens up to that point, measured on this computer."),
+           unsafe_allow_html=True)
 
 st.subheader("Two honest notes")
 text(tx.RACE_CONTEXT_CAVEAT.format(ctx=ctx_len))

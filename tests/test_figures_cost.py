@@ -15,7 +15,9 @@ def test_memory_held_figure():
     assert isinstance(fig, go.Figure)
     assert [t.name for t in fig.data] == ["RWKV state", "Transformer KV cache"]
     assert fig.data[0].line.color == RWKV_COLOR and fig.data[1].line.color == GPT_COLOR
-    assert list(fig.data[1].y) == [1000, 2000, 3000]
+    assert list(fig.data[1].y) == [1, 2, 3] and fig.layout.yaxis.title.text == "Memory held (KB)"
+    assert list(fig.data[1].customdata) == ["1 KB", "2 KB", "3 KB"]
+    assert fc.byte_unit(12_582_912) == ("MB", 1e6) and fc.byte_unit(10) == ("bytes", 1.0)
     assert "measured" in _title(fig)
     assert fig.layout.font.size >= 15
 
@@ -60,6 +62,8 @@ def test_flops_at_scale_figure():
     curves = cost.flops_curves(s, [1024, 4096])
     fig = fc.flops_at_scale_figure(curves, "169M", 1024)
     assert list(fig.data[0].y) == [261_250_560, 261_250_560]
+    assert fig.layout.yaxis.type == "log" and "100 million" in fig.layout.yaxis.ticktext
+    assert fc.count_label(1e11) == "100 billion" and fc.count_label(1e12) == "1 trillion"
     assert fig.data[1].y[1] > fig.data[1].y[0]
 
 

@@ -1,0 +1,110 @@
+"""Claims and caveats (/caveats): what the RWKV paper claims and does not, and what this app's toy models are."""
+import streamlit as st
+
+from app import texts_cost as tx
+from app.glossary import with_tooltips
+from app.ui import page_header, text
+
+page_header(
+    "Claims and caveats",
+    "RWKV's big promise is cost: a [[state]] that never grows and the same work for every [[token]]. That "
+    "part is arithmetic and holds. What a fixed-size memory costs in quality is a separate question. "
+    "Here is what the research says, in plain words, with the sources.",
+)
+
+st.header("What the RWKV paper shows")
+text(
+    "- **Running cost grows in step with the text, not faster.** Each new token costs RWKV the same work and "
+    "the same memory ([[linear]] time, [[constant]] memory), where a [[transformer]] looks back over the whole "
+    "text for every token. This is what the Cost race and At scale pages show.\n"
+    "- **Quality roughly on par at the same size.** On the paper's [[benchmark]] set, RWKV-4 models from 169 "
+    "million to 14 billion [[parameters|parameter]] scored about as well as transformers of similar size "
+    "trained on the same kind of data (Pythia, OPT, BLOOM). Roughly on par, not better everywhere.\n"
+    "- **It trains like a transformer.** During [[training]], RWKV reads whole texts at once "
+    "([[parallel mode]]), so training is fast on GPUs and costs about as much as for a transformer of the "
+    "same size."
+)
+st.caption("Source: Peng et al. 2023, RWKV: Reinventing RNNs for the Transformer Era, arXiv 2305.13048.")
+
+st.header("What it does not claim, and what the paper itself warns about")
+text(
+    "**A fixed-size memory forgets exact details.** Everything RWKV has read must squeeze into the same small "
+    "[[state]]. The paper's own limitations section says this may hurt tasks that need to [[recall]] a "
+    "small detail from far back in a long text, because a transformer keeps every token while RWKV keeps "
+    "only a summary. Later studies measured it: models with a fixed-size memory do worse than "
+    "transformers at finding a fact by its key ('associative recall', Arora et al. 2023, Zoology, "
+    "arXiv 2312.04927) and at copying long passages word for word (Jelassi et al. 2024, Repeat After Me, "
+    "arXiv 2402.01032)."
+)
+text(
+    "**It is more sensitive to how you word the [[prompt]].** The paper reports that RWKV depends more on prompt "
+    "wording and layout than transformers do: it reads strictly in order and cannot look back, so what it "
+    "should pay attention to has to come early. The authors saw scores rise markedly on some tasks just "
+    "by rewording the prompts. A practical tip from the RWKV community follows from this: give the "
+    "instruction first and the material after it, so that the model knows what to look for while it reads."
+)
+text(
+    "**Cheap to run is not cheap to train.** The savings are in [[inference]] (reading and writing text). "
+    "Training a good RWKV takes about as much computing work as training a transformer of the same size, "
+    "because the cost of training is set mainly by the number of [[parameters|parameter]] and the amount "
+    "of text."
+)
+text(
+    "**Linear cost is not free quality.** For short texts the two designs cost about the same: most of the work "
+    "is the model's own [[weights]], the same for both. RWKV's advantage grows with the length of the "
+    "[[conversation]], and long texts are exactly where its small memory is most stretched. Whether the "
+    "trade is worth it depends on the job: many long conversations at once (chat, streaming) favour RWKV; "
+    "pinpoint look-ups in a long document favour attention."
+)
+text(
+    "**Transformers got cheaper too.** Real transformers shrink their [[KV cache]] with tricks such as "
+    "[[GQA]] (Ainslie et al. 2023, arXiv 2305.13245) and smarter memory management (vLLM, arXiv "
+    "2309.06180). These lower the transformer's line on the At scale page but do not flatten it."
+)
+
+st.header("What came after RWKV-4")
+text(
+    "- **RWKV-5 and RWKV-6** (Peng et al. 2024, Eagle and Finch, arXiv 2404.05892) give each head a "
+    "[[matrix-valued state]], a small table instead of a list, so the memory holds more detail at the same "
+    "speed. RWKV-6 adds [[data-dependent decay]]: how fast each channel forgets now depends on the token "
+    "being read, so the model can decide to keep or drop something.\n"
+    "- **RWKV-7** (Peng et al. 2025, Goose, arXiv 2503.14456) updates its memory with a generalised "
+    "[[delta rule]]: it checks what the memory already holds for a key and writes the correction, which "
+    "helps it overwrite stale facts instead of piling new ones on top.\n"
+    "- The memory still has a fixed size in all of them: the cost story of this app stays the same, while "
+    "the quality gap on recall has narrowed."
+)
+st.caption("This app shows RWKV-4, the version in the 2023 paper, because its memory is the simplest to draw.")
+
+st.header("About this app's models")
+text(
+    "The models here are toys, built so that you can watch them work in your browser: a few million "
+    "[[parameters|parameter]] (real chat models have billions), trained for a short time on a computer "
+    "without a [[GPU]]. They were trained on [[TinyStories]] (Eldan and Li 2023, arXiv 2305.07759; "
+    "licence CDLA-Sharing-1.0), a set of simple children's stories, so they write simple children's "
+    "stories, often with mistakes. The transformer was trained on texts of a fixed length "
+    "([[trained context]]); past it, it runs but guesses worse. Their quality says nothing about RWKV's "
+    "quality at scale; their costs follow the same formulas as the big models."
+)
+facts = tx.toy_model_facts()
+if facts:
+    st.dataframe(facts, hide_index=True)
+    st.caption(with_tooltips("Read from the shipped checkpoints' records (model/weights/*.json). Validation [[loss]]: "
+                             "lower is better; 'top guess right' is the [[accuracy]] of the single most likely "
+                             "next token."), unsafe_allow_html=True)
+else:
+    st.info("The trained models are not installed here; pages that need them use untrained stand-ins.",
+            icon="ℹ️")
+
+st.header("Sources")
+st.markdown(
+    "- Peng et al. 2023. *RWKV: Reinventing RNNs for the Transformer Era.* arXiv 2305.13048.\n"
+    "- Peng et al. 2024. *Eagle and Finch: RWKV with Matrix-Valued States and Dynamic Recurrence.* arXiv 2404.05892.\n"
+    "- Peng et al. 2025. *RWKV-7 \"Goose\" with Expressive Dynamic State Evolution.* arXiv 2503.14456.\n"
+    "- Arora et al. 2023. *Zoology: Measuring and Improving Recall in Efficient Language Models.* arXiv 2312.04927.\n"
+    "- Jelassi et al. 2024. *Repeat After Me: Transformers are Better than State Space Models at Copying.* arXiv 2402.01032.\n"
+    "- Kaplan et al. 2020. *Scaling Laws for Neural Language Models.* arXiv 2001.08361.\n"
+    "- Kwon et al. 2023. *Efficient Memory Management for Large Language Model Serving with PagedAttention* (vLLM). arXiv 2309.06180.\n"
+    "- Ainslie et al. 2023. *GQA: Training Generalized Multi-Query Transformer Models from Multi-Head Checkpoints.* arXiv 2305.13245.\n"
+    "- Eldan and Li 2023. *TinyStories: How Small Can Language Models Be and Still Speak Coherent English?* arXiv 2305.07759."
+)

@@ -1,0 +1,33 @@
+"""Glossary (/glossary): every term of app.glossary.TERMS, A to Z, with a search box.
+
+The search text is only used to filter; it is never shown back, so it cannot inject Markdown or HTML.
+"""
+import streamlit as st
+
+from app.glossary import TERMS
+from app.ui import page_header
+
+page_header("Glossary", "Every term this app uses, in one or two plain sentences. Hover over an underlined "
+                        "word on any page to see the same text.")
+
+query = st.text_input("Search the glossary", key="glossary_query", placeholder="e.g. memory, cache, token",
+                      max_chars=60)
+needle = query.strip().lower()
+terms = sorted(TERMS, key=str.casefold)
+shown = [t for t in terms if not needle or needle in t.lower() or needle in TERMS[t].lower()]
+
+if needle and not shown:
+    st.info("No term matches that search. Try a shorter word.", icon="🔎")
+elif needle:
+    st.caption(f"{len(shown)} of {len(terms)} terms match.")
+else:
+    st.caption(f"{len(terms)} terms, A to Z.")
+
+letter = None
+for term in shown:
+    first = term[0].upper()
+    if first != letter:
+        letter = first
+        st.subheader(letter)
+    # our own text (glossary entries), plain Markdown, no HTML
+    st.markdown(f"**{term}** — {TERMS[term]}")

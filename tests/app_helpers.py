@@ -1,0 +1,46 @@
+"""Helpers for Streamlit AppTest tests: run a page, read the stepper's embedded spec."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+_SPEC_RE = re.compile(r'<script type="application/json" id="spec">(.*?)</script>', re.S)
+
+
+def run_page(page: str, query: dict | None = None, timeout: int = 120) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=timeout)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    if page != "pages/start.py":
+        at.switch_page(page)
+    return at.run()
+
+
+def stepper_specs(at: AppTest) -> list[dict]:
+    """The JSON spec of every stepper on the page (decoded from the iframe's srcdoc)."""
+    specs = []
+    for el in at.get("iframe"):
+        match = _SPEC_RE.search(el.proto.srcdoc)
+        if match:
+            specs.append(json.loads(match.group(1)))
+    return specs
+
+
+def no_exceptions(at: AppTest) -> bool:
+    return len(at.exception) == 0 and len(at.error) == 0
+
+
+def as_array(value):
+    """Plotly JSON arrays come as lists or as typed arrays {"dtype": "f4", "bdata": base64}."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(value, dict) and "bdata" in value:
+        arr = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        return arr.reshape(value["shape"]) if "shape" in value else arr
+    return np.asarray(value)

@@ -1,0 +1,159 @@
+"""Streamlit AppTest for the cost pages: /cost-race, /at-scale, /caveats, /glossary.
+
+Each page file is run directly with `AppTest.from_file(<absolute path>)`. AppTest resolves a relative
+path against the calling test file, so we pass an absolute one; the pages do `import app` / `import
+model`, which need the repository root on `sys.path`. Streamlit itself puts the main script's folder
+(pages/) there, not the root, so we add the root here; this is what `streamlit run streamlit_app.py`
+gives the real app. No timing asserts: the cost race runs with `tokens=64` to stay fast.
+"""
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from app.glossary import TERMS  # noqa: E402
+
+TIMEOUT = 120
+
+
+def page(name: str, **query) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=TIMEOUT)
+    for k, v in query.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def all_text(at: AppTest) -> str:
+    parts = [e.value for e in at.markdown] + [e.value for e in at.caption] + [e.value for e in at.info]
+    parts += [str(m.label) + " " + str(m.value) + " " + str(m.delta) for m in at.metric]
+    return "\n".join(parts)
+
+
+# ------------------------------------------------------------------ cost race
+
+
+def test_cost_race_renders_small():
+    at = page("cost_race", tokens="64")
+    assert not at.exception
+    assert not at.info  # valid parameter: no message
+    assert "Measured on this machine" in all_text(at)
+    labels = [m.label for m in at.metric]
+    assert labels == ["RWKV after 64 tokens", "Transformer after 64 tokens"]
+    assert at.select_slider(key="race_tokens").value == 64
+    assert len(at.get("plotly_chart")) == 3
+    assert any("past that point" in m.value.lower() or "past it" in m.value.lower() for m in at.markdown)
+
+
+@pytest.mark.parametrize("bad", ["abc", "-5", "99999999", "1e3", "", "[x](http://e.vil)"])
+def test_cost_race_bad_tokens_param(bad, monkeypatch):
+    # the default race (2,048 tokens) is replaced by a tiny stand-in so bad links stay quick to test
+    import model.race as race
+
+    real = race.measure_race
+    monkeypatch.setattr(race, "measure_race", lambda r, g, ids, **kw: real(r, g, list(ids)[:64], **kw))
+    at = page("cost_race", tokens=bad)
+    assert not at.exception
+    if bad == "":
+        assert not at.info
+        return
+    assert at.info, f"no visible message for tokens={bad!r}"
+    msg = at.info[0].value
+    assert "2,048" in msg
+    assert "<" not in msg and "](" not in msg  # user text never becomes a link or HTML
+
+
+def test_cost_race_measure_again_button():
+    at = page("cost_race", tokens="64")
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.session_state["race_run"] == 1
+
+
+# ------------------------------------------------------------------ at scale
+
+
+def _metric_values(at):
+    return [(m.label, m.value) for m in at.metric]
+
+
+def test_at_scale_renders_and_controls_change_numbers():
+    at = page("at_scale")
+    assert not at.exception and not at.info
+    assert len(at.get("plotly_chart")) == 3
+    first = _metric_values(at)
+    assert first[0] == ("RWKV memory per conversation", "2.62 MB")  # 7B: 5 × 32 × 4096 × 4 bytes
+    assert "computed from" in all_text(at)
+
+    at.select_slider(key="scale_context").set_value(1_048_576).run()
+    second = _metric_values(at)
+    assert second[1] != first[1] and second[0] == first[0]  # KV cache grows, the state does not
+    assert at.query_params["context"] == ["1048576"] or at.query_params["context"] == "1048576"
+
+    at.toggle(key="scale_gqa").set_value(True).run()
+    third = _metric_values(at)
+    assert third[1] != second[1]
+
+    at.selectbox(key="scale_size").select("169M").run()
+    fourth = _metric_values(at)
+    assert fourth[0] == ("RWKV memory per conversation", "184 KB")
+    assert not at.exception
+
+
+def test_at_scale_query_params_and_bad_ones():
+    at = page("at_scale", size="14B", context="4096", gqa="on")
+    assert not at.exception and not at.info
+    assert at.selectbox(key="scale_size").value == "14B"
+    assert at.toggle(key="scale_gqa").value is True
+    at = page("at_scale", size="99B", context="abc", gqa="maybe")
+    assert not at.exception
+    assert len(at.info) == 3
+    assert at.selectbox(key="scale_size").value == "7B"
+
+
+# ------------------------------------------------------------------ caveats and glossary
+
+
+def test_caveats_renders_with_sources():
+    at = page("caveats")
+    assert not at.exception
+    body = all_text(at)
+    for arxiv in ("2305.13048", "2404.05892", "2503.14456", "2305.07759", "2312.04927", "2402.01032"):
+        assert arxiv in body, arxiv
+    assert "CDLA-Sharing-1.0" in body
+
+
+def test_glossary_lists_every_term_alphabetically():
+    at = page("glossary")
+    assert not at.exception
+    entries = [m.value for m in at.markdown if m.value.startswith("**")]
+    names = [e[2:e.index("**", 2)] for e in entries]
+    assert names == sorted(TERMS, key=str.casefold)
+
+
+def test_glossary_search_filters_and_never_echoes():
+    at = page("glossary")
+    at.text_input(key="glossary_query").input("cache").run()
+    entries = [m.value for m in at.markdown if m.value.startswith("**")]
+    assert entries and len(entries) < len(TERMS)
+    assert any(e.startswith("**KV cache**") for e in entries)
+    evil = "<img src=x onerror=alert(1)>"
+    at.text_input(key="glossary_query").input(evil).run()
+    assert not at.exception
+    assert at.info  # "no term matches"
+    assert all("onerror" not in m.value for m in at.markdown)
+    assert all("onerror" not in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("path", ["pages/at_scale.py", "pages/caveats.py", "pages/glossary.py"])
+def test_pages_run_inside_the_app_navigation(path):
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT)
+    at.switch_page(path)
+    at.run()
+    assert not at.exception
+    assert at.title and at.title[0].value in ("At scale: real model sizes", "Claims and caveats", "Glossary")

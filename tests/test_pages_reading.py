@@ -1,0 +1,115 @@
+"""AppTest: the start and reading pages render, controls work, deep links restore the view, bad input is handled."""
+import numpy as np
+import pytest
+
+from tests.app_helpers import as_array, no_exceptions, run_page, stepper_specs
+
+READ = "pages/read_along.py"
+SHIFT = "pages/token_shift.py"
+FADE = "pages/fading_memory.py"
+
+
+def frame_probs(spec, fig=0):
+    return [as_array(f["data"][0]["x"]) for f in spec["figures"][fig]["frames"]]
+
+
+@pytest.mark.parametrize("page", ["pages/start.py", READ, SHIFT, FADE])
+def test_page_renders_without_exception(page):
+    at = run_page(page)
+    assert no_exceptions(at), [e.value for e in at.exception]
+
+
+def test_read_along_steps_are_all_in_the_browser_and_predictions_change():
+    at = run_page(READ)
+    (spec,) = stepper_specs(at)
+    n = len(spec["labels"])
+    assert n > 10 and spec["start"] == 0
+    assert all(len(f["frames"]) == n for f in spec["figures"])  # every step ships with the page
+    probs = frame_probs(spec)
+    assert any(not np.allclose(probs[0], p) for p in probs[1:]), "the prediction chart must change between steps"
+    assert len(spec["notes"]) == n and "FLOPs" in spec["notes"][0]
+
+
+def test_deep_link_restores_prompt_and_step():
+    at = run_page(READ, {"prompt": "Tom had a red ball. He gave it to Sam.", "step": "4"})
+    assert at.text_area[0].value == "Tom had a red ball. He gave it to Sam."
+    (spec,) = stepper_specs(at)
+    assert spec["start"] == 3
+    assert "Tom" in "".join(spec["labels"])
+
+
+@pytest.mark.parametrize("step", ["banana", "-3", "0", "99999"])
+def test_bad_step_in_link_gives_a_note_not_an_error(step):
+    at = run_page(READ, {"step": step})
+    assert no_exceptions(at)
+    assert any("step" in i.value or "token" in i.value for i in at.info)
+    assert stepper_specs(at)[0]["start"] in (0, len(stepper_specs(at)[0]["labels"]) - 1)
+
+
+def test_empty_prompt_gives_a_hint():
+    at = run_page(READ)
+    at.text_area[0].set_value("   ").run()
+    assert no_exceptions(at)
+    assert any("Type a sentence" in i.value for i in at.info)
+    assert stepper_specs(at) == []
+
+
+def test_huge_prompt_is_truncated_visibly():
+    at = run_page(READ)
+    at.text_area[0].set_value("The cat sat on the mat. " * 200).run()  # 4,000 characters max, > 512 tokens
+    assert no_exceptions(at)
+    assert any("512" in w.value for w in at.warning)
+    assert len(stepper_specs(at)[0]["labels"]) == 512
+
+
+def test_odd_unicode_and_html_are_plain_text():
+    text = "<script>alert(1)</script> 👋🏽 世界 שלום \x07 <img src=x onerror=alert(1)>"
+    at = run_page(READ)
+    at.text_area[0].set_value(text).run()
+    assert no_exceptions(at)
+    (spec,) = stepper_specs(at)
+    joined = "".join(spec["labels"]).replace("\u00a0", " ")
+    assert "<script>" in joined and "onerror" in joined  # shown as text in chips
+    html = at.get("iframe")[0].proto.srcdoc
+    assert "<img src=x" not in html and html.count("<script") == 3
+
+
+def test_let_it_write_adds_generated_tokens():
+    at = run_page(READ)
+    n_prompt = len(stepper_specs(at)[0]["labels"])
+    at.button(key="write_go").click().run()
+    assert no_exceptions(at)
+    (spec,) = stepper_specs(at)
+    assert len(spec["labels"]) == n_prompt + 20
+    assert spec["kinds"][-1] == "generated" and spec["kinds"][0] == "prompt"
+
+
+def test_sample_picker_changes_the_text():
+    at = run_page(READ)
+    at.selectbox(key="sample_choice").set_value("A rainy day").run()
+    assert at.text_area[0].value.startswith("It was a rainy day")
+
+
+def test_token_shift_ablation_changes_predictions():
+    at = run_page(SHIFT)
+    (spec,) = stepper_specs(at)
+    assert len(spec["figures"]) == 2
+    at.toggle[0].set_value(True).run()
+    assert no_exceptions(at)
+    (spec,) = stepper_specs(at)
+    frames = spec["figures"][1]["frames"]
+    normal = [as_array(f["data"][0]["x"]) for f in frames]
+    ablated = [as_array(f["data"][1]["x"]) for f in frames]
+    assert any(not np.allclose(a, b) for a, b in zip(normal, ablated))
+
+
+def test_fading_memory_ablations_run():
+    at = run_page(FADE)
+    before = len(at.get("plotly_chart"))
+    at.radio(key="fade_ablation").set_value("no fading (decay frozen at 1)").run()
+    assert no_exceptions(at)
+    at.radio(key="fade_ablation").set_value("remove a token").run()
+    assert no_exceptions(at)
+    at.selectbox(key="fade_drop").set_value(2).run()
+    assert no_exceptions(at)
+    assert len(at.get("plotly_chart")) == before

@@ -1,6 +1,6 @@
 """Plain-language texts shared by several pages (page-specific prose stays with its page).
 
-Markdown with [[glossary]] markers (see app/glossary.py).
+Markdown with glossary markers such as [[token]] (see app/glossary.py).
 """
 DEFAULT_PROMPT = "Once upon a time, there was a little girl named Lily. She loved to play in the park with her dog"
 

@@ -30,7 +30,7 @@ def inject_css() -> None:
 
 
 def text(markdown: str) -> None:
-    """Our own Markdown, with [[glossary]] hovers. Everything else in it is escaped."""
+    """Our own Markdown, with [[token]]-style glossary hovers. Everything else in it is escaped."""
     st.markdown(with_tooltips(markdown), unsafe_allow_html=True)
 
 

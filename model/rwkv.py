@@ -261,15 +261,22 @@ class RWKV(nn.Module):
 
     # ---------------------------------------------------------------- recurrent form
     def _prepare_fast(self):
-        """Derived per-layer tensors for `step` (recomputed after weights change)."""
+        """Derived per-layer tensors for `step`, cached until any parameter changes.
+
+        Each parameter's version counter rises on every in-place change (optimizer steps,
+        `load_state_dict`), so `step` rebuilds this cache by itself; `invalidate_cache()` is only
+        needed after *replacing* a parameter object.
+        """
         layers = []
         for block in self.blocks:
             att, ffn = block.att, block.ffn
+            w = -torch.exp(att.time_decay.detach())  # (C,) log of the per-step decay factor
             layers.append(
                 dict(
-                    ln1=(block.ln1.weight, block.ln1.bias),
-                    ln2=(block.ln2.weight, block.ln2.bias),
-                    w=-torch.exp(att.time_decay.detach()),
+                    ln1=(block.ln1.weight.detach(), block.ln1.bias.detach()),
+                    ln2=(block.ln2.weight.detach(), block.ln2.bias.detach()),
+                    w=w,
+                    decay=torch.exp(w),  # e^{−e^{time_decay}}, for traces
                     u=att.time_first.detach(),
                     amk=att.time_mix_k.detach(),
                     amv=att.time_mix_v.detach(),
@@ -285,6 +292,8 @@ class RWKV(nn.Module):
                     Fv=ffn.value.weight.detach(),
                 )
             )
+        self._fast_params = list(self.parameters())
+        self._fast_version = sum(p._version for p in self._fast_params)
         self._fast = layers
         return layers
 
@@ -294,50 +303,54 @@ class RWKV(nn.Module):
     @torch.inference_mode()
     def step(self, token: int, state: torch.Tensor, trace: bool = False, top_k: int = 5):
         """One token in recurrent mode. state: (L, 5, C), not modified. Returns (logits (V,), state[, trace])."""
-        fast = self._fast or self._prepare_fast()
+        fast = self._fast
+        if fast is None or self._fast_version != sum(p._version for p in self._fast_params):
+            fast = self._prepare_fast()
         C = self.cfg.n_embd
-        x = self.emb.weight[token]
-        x = F.layer_norm(x, (C,), self.blocks[0].ln0.weight, self.blocks[0].ln0.bias)
-        new_state = torch.empty_like(state)
+        ln0 = self.blocks[0].ln0
+        x = F.layer_norm(self.emb.weight[token], (C,), ln0.weight, ln0.bias)  # (C,)
+        new_state = torch.empty_like(state)  # (L, 5, C)
         traces = [] if trace else None
         for i, L in enumerate(fast):
-            s = state[i]
+            s, ns = state[i], new_state[i]  # (5, C) each
             h = F.layer_norm(x, (C,), *L["ln1"])
             prev = s[ATT_X]
-            xk = prev + L["amk"] * (h - prev)  # = μ h + (1 − μ) prev, eq. (12)
-            xv = prev + L["amv"] * (h - prev)
-            xr = prev + L["amr"] * (h - prev)
-            r = torch.sigmoid(L["Wr"] @ xr)
-            k = L["Wk"] @ xk
-            v = L["Wv"] @ xv
+            d = h - prev
+            xk = torch.addcmul(prev, L["amk"], d)  # = μ h + (1 − μ) prev, eq. (12)
+            xv = torch.addcmul(prev, L["amv"], d)  # eq. (13)
+            xr = torch.addcmul(prev, L["amr"], d)  # eq. (11)
+            r = torch.sigmoid(torch.mv(L["Wr"], xr))
+            k = torch.mv(L["Wk"], xk)
+            v = torch.mv(L["Wv"], xv)
             a, b, p = s[ATT_A], s[ATT_B], s[ATT_P]
             ww = L["u"] + k
             q = torch.maximum(p, ww)
             e1, e2 = torch.exp(p - q), torch.exp(ww - q)
-            wkv = (e1 * a + e2 * v) / (e1 * b + e2)
+            wkv = (e1 * a + e2 * v) / (e1 * b + e2)  # eq. (14)
             ww = p + L["w"]
-            q = torch.maximum(ww, k)
+            torch.maximum(ww, k, out=ns[ATT_P])
+            q = ns[ATT_P]
             e1, e2 = torch.exp(ww - q), torch.exp(k - q)
-            new_state[i, ATT_A] = e1 * a + e2 * v
-            new_state[i, ATT_B] = e1 * b + e2
-            new_state[i, ATT_P] = q
-            new_state[i, ATT_X] = h
-            x = x + L["Wo"] @ (r * wkv)
+            torch.addcmul(e1 * a, e2, v, out=ns[ATT_A])
+            torch.addcmul(e2, e1, b, out=ns[ATT_B])
+            ns[ATT_X] = h
+            x = x + torch.mv(L["Wo"], r * wkv)  # eq. (15)
             h2 = F.layer_norm(x, (C,), *L["ln2"])
             prev2 = s[FFN_X]
-            fk = prev2 + L["fmk"] * (h2 - prev2)
-            fr = prev2 + L["fmr"] * (h2 - prev2)
-            x = x + torch.sigmoid(L["Fr"] @ fr) * (L["Fv"] @ torch.square(torch.relu(L["Fk"] @ fk)))
-            new_state[i, FFN_X] = h2
+            d2 = h2 - prev2
+            fk = torch.addcmul(prev2, L["fmk"], d2)  # eq. (17)
+            fr = torch.addcmul(prev2, L["fmr"], d2)  # eq. (16)
+            x = x + torch.sigmoid(torch.mv(L["Fr"], fr)) * torch.mv(L["Fv"], torch.square(torch.relu(torch.mv(L["Fk"], fk))))
+            ns[FFN_X] = h2
             if trace:
                 traces.append(
                     LayerTrace(
                         x_now=h, x_prev=prev, xk=xk, xv=xv, xr=xr, r=r, k=k, v=v, wkv=wkv,
-                        decay=torch.exp(L["w"]), state_before=s.clone(), state_after=new_state[i].clone(),
+                        decay=L["decay"], state_before=s.clone(), state_after=ns.clone(),
                     )
                 )
         x = F.layer_norm(x, (C,), self.ln_out.weight, self.ln_out.bias)
-        logits = self.head.weight @ x
+        logits = torch.mv(self.head.weight, x)
         if not trace:
             return logits, new_state
         probs = torch.softmax(logits.float(), dim=-1)

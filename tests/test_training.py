@@ -5,6 +5,7 @@ import math
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from model.checkpoint import load_model, load_official_rwkv
@@ -40,11 +41,14 @@ def test_export_official_then_reload_is_lossless(tiny_runs, tmp_path):
         assert torch.equal(trained.eval()(ids)[0], again(ids)[0])
 
 
-def test_export_cli(tiny_runs, tmp_path):
+def test_export_cli(tiny_runs, tmp_path, capsys):
+    from model.export_official import main
+
     out = tmp_path / "cli.pth"
     cmd = [sys.executable, "-m", "model.export_official", str(out), "--checkpoint", str(tiny_runs["rwkv"]["stem"])]
     done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert out.is_file() and "wrote" in done.stdout
-    gpt = subprocess.run(cmd[:5] + [str(tiny_runs["gpt"]["stem"])], cwd=REPO, capture_output=True, text=True, timeout=120)
-    assert gpt.returncode == 2 and "only RWKV" in gpt.stderr
+    with pytest.raises(SystemExit) as exc:
+        main([str(tmp_path / "gpt.pth"), "--checkpoint", str(tiny_runs["gpt"]["stem"])])
+    assert exc.value.code == 2 and "only RWKV" in capsys.readouterr().err

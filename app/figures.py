@@ -48,7 +48,7 @@ def top_guesses_figure(trace, title: str = "What the model expects next", height
     fig = go.Figure(data=[bar(0)] if len(trace.ids) else [go.Bar()])
     fig.frames = [_frame(t, [bar(t)], [0]) for t in range(len(trace.ids))]
     fig.update_layout(**base_layout(title=title, height=height, showlegend=False))
-    fig.update_xaxes(range=[0, 1.35], tickformat=".0%", title="probability")
+    fig.update_xaxes(range=[0, 1.35], tickvals=[0, 0.25, 0.5, 0.75, 1], tickformat=".0%", title="probability")
     fig.update_yaxes(showticklabels=False, range=[0.4, K + 0.6])
     return fig
 
@@ -74,7 +74,7 @@ def memory_heatmap_figure(trace, title: str = "The memory (state) after this tok
 
     fig = go.Figure(data=[heat(0)] if T else [go.Heatmap()])
     fig.frames = [_frame(t, [heat(t)], [0]) for t in range(T)]
-    fig.update_layout(**base_layout(title=title, height=height))
+    fig.update_layout(**base_layout(title=title, height=height, margin=dict(l=85, r=20, t=50, b=40)))
     fig.update_xaxes(title="memory channels: quick to forget ← → slow to forget", showticklabels=False)
     fig.update_yaxes(autorange="reversed")
     return fig
@@ -179,7 +179,7 @@ def compare_guesses_figure(trace, other, title_a: str, title_b: str, height: int
         fig.add_trace(b, row=1, col=j + 1)
     fig.frames = [_frame(t, bars(t), [0, 1]) for t in range(T)]
     fig.update_layout(**base_layout(height=height))
-    fig.update_xaxes(range=[0, 1.5], tickformat=".0%")
+    fig.update_xaxes(range=[0, 1.5], tickvals=[0, 0.5, 1], tickformat=".0%")
     fig.update_yaxes(showticklabels=False, range=[0.4, K + 0.6])
     return fig
 

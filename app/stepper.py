@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import plotly.graph_objects as go
 from plotly.utils import PlotlyJSONEncoder
 
-from .assets import PLOTLY_JS_URL, ensure_plotly_js
+from .assets import PLOTLY_JS_URL
 
 CONTROLS_HEIGHT = 170
 
@@ -92,7 +92,6 @@ def stepper(figures: list[go.Figure], labels: list[str], *, kinds=None, notes=No
     """Draw the stepper in the page (a sandboxed iframe)."""
     import streamlit as st
 
-    ensure_plotly_js()
     spec = build_spec(figures, labels, kinds=kinds, notes=notes, start=start, url_param=url_param, play_ms=play_ms)
     height = CONTROLS_HEIGHT + 32 * chip_rows + sum(h + 12 for h in spec.heights)
     st.iframe(stepper_html(spec), height=height)
@@ -102,7 +101,7 @@ _TEMPLATE = r"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
-  body { font-family: "Source Sans Pro", "Segoe UI", Helvetica, Arial, sans-serif; margin: 0; padding: 2px 4px; color: #262730; }
+  body { font-family: "Source Sans Pro", "Source Sans 3", system-ui, "Segoe UI", Helvetica, Arial, sans-serif; margin: 0; padding: 2px 4px; color: #262730; }
   #controls { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin-bottom: 8px; }
   button { font-size: 17px; padding: 6px 14px; border-radius: 8px; border: 1px solid #bbb; background: #fff; cursor: pointer; }
   button:hover { border-color: #0072B2; color: #0072B2; }
@@ -121,7 +120,7 @@ _TEMPLATE = r"""<!doctype html>
 <script src="__PLOTLY_SRC__"></script>
 </head><body>
 <div id="controls" role="toolbar" aria-label="Step through the text">
-  <button id="reset" data-testid="stepper-reset" title="Back to the first token (Home)">⏮ Reset</button>
+  <button id="reset" data-testid="stepper-reset" title="Back to the first token (Home)">↺ Reset</button>
   <button id="back" data-testid="stepper-back" title="Previous token (← or Page Up)">◀ Back</button>
   <button id="next" data-testid="stepper-next" title="Next token (→, Space or Page Down)">Next ▶</button>
   <button id="play" data-testid="stepper-play" title="Play / pause (P)">▶ Play</button>
@@ -150,7 +149,7 @@ _TEMPLATE = r"""<!doctype html>
   });
   const divs = [];
   if (typeof Plotly === "undefined") {
-    document.getElementById("error").textContent = "The charts could not load (plotly.min.js missing). Reload the page.";
+    document.getElementById("error").textContent = "The charts could not load (static/plotly-cartesian.min.js missing or static serving off). Reload the page.";
   } else {
     spec.figures.forEach(function (fig, j) {
       const d = document.createElement("div");

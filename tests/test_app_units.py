@@ -177,3 +177,10 @@ def test_half_life():
     hl = half_life_tokens(np.array([0.5, 0.25, 1.0]))
     np.testing.assert_allclose(hl[:2], [1.0, 0.5])
     assert np.isinf(hl[2])
+
+
+def test_vendored_plotly_bundle_matches_the_python_package():
+    from app.assets import PLOTLY_BUNDLE, bundle_matches_python_plotly
+
+    assert PLOTLY_BUNDLE.stat().st_size > 1_000_000
+    assert bundle_matches_python_plotly()

@@ -19,7 +19,7 @@ from plotly.utils import PlotlyJSONEncoder
 
 from .assets import PLOTLY_JS_URL
 
-CONTROLS_HEIGHT = 170
+CONTROLS_HEIGHT = 200
 
 
 @dataclass

@@ -110,6 +110,8 @@ def load_for_generation(arch: str, checkpoint: str | None, tokenizer: str | None
     """(model, tokenizer) for the CLI. Official `.pth` or HF directories need an explicit tokenizer."""
     external = checkpoint is not None and (checkpoint.endswith(".pth") or Path(checkpoint).is_dir())
     if external:
+        if not Path(checkpoint).exists():
+            raise CheckpointError(f"checkpoint not found: {checkpoint}")
         if arch != "rwkv":
             raise CheckpointError("official .pth and Hugging Face checkpoints are RWKV-4 only: use --arch rwkv")
         if tokenizer is None:

@@ -165,12 +165,15 @@ def main(argv=None) -> None:
     parser.add_argument("--corpus", default=None, help="UTF-8 text file, or hf:NAME (needs `datasets` and internet)")
     parser.add_argument("--out", default=None, help="output stem (default model/weights/<arch>)")
     parser.add_argument("--tokens", type=int, default=None, help="override the preset's training tokens")
+    parser.add_argument("--lr-init", type=float, default=None, help="override the preset's peak learning rate")
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args(argv)
     preset = PRESETS[args.preset]
     if args.tokens:
         preset = replace(preset, tokens=args.tokens)
+    if args.lr_init:
+        preset = replace(preset, lr_init=args.lr_init)
     out = args.out or str(WEIGHTS_DIR / args.arch)
     result = train(args.arch, preset, args.corpus, out, args.seed, args.threads)
     print(f"saved {out}.safetensors; validation {result['validation']}; {result['training']['minutes']} min")

@@ -1,4 +1,4 @@
-"""Shared fixtures for the model tests (all CPU, 2 threads).
+"""Shared fixtures for the model tests (all CPU, 1 intra-op thread).
 
 - `make_rwkv(n_layer, n_embd, vocab, seed)`: an RWKV with official init and every weight perturbed,
   so no zero-initialised matrix makes a comparison trivial.
@@ -18,7 +18,7 @@ import torch
 from model.checkpoint import WEIGHTS_DIR, load_model, official_state_dict
 from model.rwkv import RWKV, RWKVConfig
 
-torch.set_num_threads(2)
+torch.set_num_threads(1)  # tiny tensors: a second thread only adds OpenMP hand-offs (ms each on a busy box)
 
 REPO = Path(__file__).resolve().parent.parent
 TINY_CORPUS = "\n<|endoftext|>\n".join(

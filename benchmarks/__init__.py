@@ -1,0 +1,1 @@
+"""Benchmarks (run as modules, e.g. `python -m benchmarks.step_latency --quick`); not part of the tests."""

@@ -44,5 +44,9 @@ def bundle_matches_python_plotly() -> bool:
 
 
 if __name__ == "__main__":
-    status = "matches" if bundle_matches_python_plotly() else "DOES NOT match"
-    print(f"{PLOTLY_BUNDLE.name} v{bundle_version()} {status} the plotly package's plotly.js v{python_plotly_js_version()}")
+    import sys
+
+    ok = bundle_matches_python_plotly()
+    print(f"{PLOTLY_BUNDLE.name} v{bundle_version()} {'matches' if ok else 'DOES NOT match'} "
+          f"the plotly package's plotly.js v{python_plotly_js_version()}")
+    sys.exit(0 if ok else 1)

@@ -18,15 +18,13 @@ from plotly.subplots import make_subplots
 
 from model.traces import half_life_tokens
 
+from .stepper import display_piece
 from .theme import ACCENT, DIVERGING, GPT_COLOR, NOW_COLOR, OKABE_ITO, PREV_COLOR, RWKV_COLOR, SEQUENTIAL, base_layout
 
 
 def label(piece: str) -> str:
-    """Token text safe for Plotly labels: escaped, whitespace made visible, never empty."""
-    shown = piece.replace("\n", "↵").replace("\t", "⇥")
-    shown = "".join(ch if ord(ch) >= 32 else chr(0x2400 + ord(ch)) for ch in shown)
-    shown = shown.replace(" ", "\u00a0")
-    return html.escape(shown or "∅", quote=False)
+    """Token text safe for Plotly labels (Plotly reads a few HTML tags): as the chips show it, HTML-escaped."""
+    return html.escape(display_piece(piece), quote=False)
 
 
 def _frame(i: int, data: list, traces: list[int], layout: dict | None = None) -> go.Frame:
@@ -144,18 +142,48 @@ def shift_share_figure(trace, height: int = 320) -> go.Figure:
     return fig
 
 
+def channel_mixer_figure(trace, layer: int, name: str = "k", n_channels: int = 24, height: int = 340) -> go.Figure:
+    """One frame per token: for a few channels of one layer, how much of the mixed input comes from this token
+    (|μ·x_t|) and how much from the previous one (|(1 − μ)·x_{t−1}|), as stacked bars — the mixer itself.
+
+    The channels shown are the n/2 with the lowest μ (lean on the previous token) and the n/2 with the highest.
+    """
+    mu = trace.mix[name][layer]
+    order = np.argsort(mu)
+    half = max(1, n_channels // 2)
+    chosen = np.concatenate([order[:half], order[-half:]]) if len(order) > n_channels else order
+    x = [f"ch {c}" for c in chosen]
+    now = np.abs(mu[chosen][None] * trace.x_now[:, layer, chosen])
+    prev = np.abs((1 - mu[chosen])[None] * trace.x_prev[:, layer, chosen])
+    top = float(np.max(now + prev)) * 1.05 if len(trace.ids) else 1.0
+
+    def bars(t):
+        return [go.Bar(x=x, y=now[t], name="from this token", marker_color=NOW_COLOR,
+                       hovertemplate="%{x}: %{y:.2f} from this token<extra></extra>"),
+                go.Bar(x=x, y=prev[t], name="from the previous token", marker_color=PREV_COLOR,
+                       hovertemplate="%{x}: %{y:.2f} from the previous token<extra></extra>")]
+
+    fig = go.Figure(data=bars(0) if len(trace.ids) else [go.Bar(), go.Bar()])
+    fig.frames = [_frame(t, bars(t), [0, 1]) for t in range(len(trace.ids))]
+    fig.update_layout(**base_layout(title=f"Layer {layer + 1}, the mixer for the key: {len(chosen)} channels",
+                                    height=height, barmode="stack", legend=dict(orientation="h", y=-0.3)))
+    fig.update_xaxes(title="channels, from 'mostly previous token' (left) to 'mostly this token' (right)", tickangle=-45)
+    fig.update_yaxes(title="size of the input", range=[0, top])
+    return fig
+
+
 def mix_profile_figure(trace, layer: int, height: int = 320) -> go.Figure:
     """Learned μ per channel of one layer, sorted: 1 = all this token, 0 = all the previous token."""
     fig = go.Figure()
     colors = {"k": OKABE_ITO["blue"], "v": OKABE_ITO["green"], "r": OKABE_ITO["orange"]}
     for name in ("k", "v", "r"):
         mu = np.sort(trace.mix[name][layer])
-        fig.add_trace(go.Scatter(x=np.arange(1, len(mu) + 1), y=np.clip(mu, 0, 1), mode="lines", name=f"μ_{name}",
+        fig.add_trace(go.Scatter(x=np.arange(1, len(mu) + 1), y=mu, mode="lines", name=f"μ_{name}",
                                  line=dict(color=colors[name], width=3)))
     fig.update_layout(**base_layout(title=f"Layer {layer + 1}: the mixer setting of every channel", height=height,
                                     legend=dict(orientation="h", y=-0.25)))
     fig.update_xaxes(title="channels, sorted")
-    fig.update_yaxes(title="share of this token", range=[-0.02, 1.02], tickformat=".0%")
+    fig.update_yaxes(title="share of this token (μ)", tickformat=".0%")
     return fig
 
 
@@ -204,35 +232,55 @@ def half_life_figure(decay: np.ndarray, height: int = 340) -> go.Figure:
     return fig
 
 
+HEATMAP_MAX_TOKENS = 160
+
+
 def contribution_heatmap(weights: np.ndarray, pieces: list[str], title: str, height: int = 460,
-                         colorscale: str = SEQUENTIAL) -> go.Figure:
-    """Token × step heatmap: row = the step being read, column = an earlier token, colour = its share."""
+                         colorscale: str = SEQUENTIAL, max_tokens: int = HEATMAP_MAX_TOKENS) -> go.Figure:
+    """Token × step heatmap: row = the token being read, column = an earlier token, colour = its share.
+
+    Long texts show their last `max_tokens` tokens (rows and columns), so the page stays light.
+    """
     T = len(pieces)
-    labels = [f"{i + 1}:{label(p)}" for i, p in enumerate(pieces)]
-    z = np.where(np.tril(np.ones((T, T), dtype=bool)), weights[:T, :T], np.nan)
+    first = max(0, T - max_tokens)
+    idx = np.arange(first, T)
+    z = np.asarray(weights, dtype=np.float32)[first:T, first:T].copy()
+    z[np.triu_indices(len(idx), 1)] = np.nan
+    ticks = idx[:: max(1, len(idx) // 20)]
+    ticktext = [f"{i + 1}:{label(pieces[i])}" for i in ticks]
     fig = go.Figure(go.Heatmap(
-        z=z, x=list(range(T)), y=list(range(T)), colorscale=colorscale, zmin=0, zmax=float(np.nanmax(z)) if T else 1,
+        z=z, x=idx + 1, y=idx + 1, colorscale=colorscale, zmin=0, zmax=float(np.nanmax(z)) if T else 1,
         colorbar=dict(title="share", thickness=12, tickformat=".0%"),
-        customdata=np.array([[f"{labels[r]} ← {labels[c]}" for c in range(T)] for r in range(T)]),
-        hovertemplate="reading %{customdata}: %{z:.1%}<extra></extra>"))
-    step_ticks = list(range(0, T, max(1, T // 20)))
+        hovertemplate="reading token %{y}, earlier token %{x}: %{z:.1%}<extra></extra>"))
     fig.update_layout(**base_layout(title=title, height=height))
-    fig.update_xaxes(title="earlier token", tickvals=step_ticks, ticktext=[labels[i] for i in step_ticks], tickangle=-60)
-    fig.update_yaxes(title="now reading", tickvals=step_ticks, ticktext=[labels[i] for i in step_ticks], autorange="reversed")
+    fig.update_xaxes(title="earlier token", tickvals=ticks + 1, ticktext=ticktext, tickangle=-60)
+    fig.update_yaxes(title="now reading", tickvals=ticks + 1, ticktext=ticktext, autorange="reversed")
     return fig
 
 
-def echo_figure(weights: np.ndarray, pieces: list[str], step: int, other: np.ndarray | None = None,
-                other_name: str = "", height: int = 320) -> go.Figure:
-    """At one step: how much each earlier token still contributes (bars), optionally against another model."""
-    t = max(0, min(step, len(pieces) - 1))
-    x = [f"{i + 1}:{label(p)}" for i, p in enumerate(pieces[: t + 1])]
-    fig = go.Figure(go.Bar(x=x, y=weights[t, : t + 1], name="RWKV (from its memory)", marker_color=RWKV_COLOR))
-    if other is not None:
-        fig.add_trace(go.Bar(x=x, y=other[t, : t + 1], name=other_name, marker_color=GPT_COLOR))
-    fig.update_layout(**base_layout(title=f"While reading token {t + 1} ({label(pieces[t])}), who still counts",
-                                    height=height, barmode="group", legend=dict(orientation="h", y=-0.35)))
-    fig.update_yaxes(tickformat=".0%", title="share")
+def echo_figure(weights: np.ndarray, pieces: list[str], other: np.ndarray | None = None, other_name: str = "",
+                window: int = 48, height: int = 340) -> go.Figure:
+    """One frame per token: how much each earlier token (the last `window`) still counts, RWKV vs another model."""
+    T = len(pieces)
+
+    def bars(t):
+        lo = max(0, t - window + 1)
+        x = np.arange(lo, t + 1) + 1
+        out = [go.Bar(x=x, y=weights[t, lo: t + 1], name="RWKV (from its memory)", marker_color=RWKV_COLOR,
+                      hovertemplate="token %{x}: %{y:.1%}<extra>RWKV</extra>")]
+        if other is not None:
+            out.append(go.Bar(x=x, y=other[t, lo: t + 1], name=other_name, marker_color=GPT_COLOR,
+                              hovertemplate="token %{x}: %{y:.1%}<extra>transformer</extra>"))
+        return out
+
+    n_traces = 1 if other is None else 2
+    fig = go.Figure(data=bars(0) if T else [go.Bar() for _ in range(n_traces)])
+    fig.frames = [_frame(t, bars(t), list(range(n_traces)),
+                         layout={"xaxis": {"range": [max(0, t - window + 1) + 0.5, t + 1.5]}}) for t in range(T)]
+    fig.update_layout(**base_layout(title="While reading this token, who still counts", height=height, barmode="group",
+                                    legend=dict(orientation="h", y=-0.3)))
+    fig.update_xaxes(title="earlier token (number in the text)", range=[0.5, 1.5])
+    fig.update_yaxes(tickformat=".0%", title="share", rangemode="tozero")
     return fig
 
 

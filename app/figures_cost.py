@@ -1,4 +1,5 @@
-"""Figure builders for the cost pages: plain data in, Plotly Figure out (no Streamlit, no torch).
+"""Figure builders for the cost pages: plain data in, Plotly Figure out (no Streamlit). Labels come
+from `model.cost.human_bytes` / `human_count`, the rolling median from `model.race.rolling_median`.
 
 Measured (the cost race, from `model.race.measure_race`): memory held vs tokens read, milliseconds per
 token (raw, with an optional labelled rolling median), cumulative time.
@@ -6,16 +7,18 @@ Computed (At scale, from `model.cost`): memory per conversation vs context (log 
 vs context, conversations that fit on one GPU.
 
 Example:
-    >>> fig = memory_held_figure([1, 2, 3], [100, 100, 100], [10, 20, 30])
+    >>> fig = race_memory_figure([1, 2, 3], [100, 100, 100], [10, 20, 30])
     >>> [t.name for t in fig.data]
     ['RWKV state', 'Transformer KV cache']
 """
 from __future__ import annotations
 
 import math
-import statistics
 
 import plotly.graph_objects as go
+
+from model.cost import human_bytes, human_count
+from model.race import rolling_median
 
 from .theme import ACCENT, GPT_COLOR, OKABE_ITO, RWKV_COLOR, base_layout
 
@@ -34,15 +37,6 @@ def _layout(title: str, **kw) -> dict:
     )
 
 
-def bytes_label(n: float) -> str:
-    """Decimal units, as memory is sold: 1000 → '1 KB', 8e9 → '8 GB'."""
-    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
-        if n >= scale:
-            v = n / scale
-            return f"{v:.3g} {unit}"
-    return f"{n:.0f} B"
-
-
 def tokens_label(n: float) -> str:
     """1024 → '1K', 1048576 → '1M', 300 → '300'."""
     if n >= 1 << 20 and n % (1 << 20) == 0:
@@ -56,7 +50,7 @@ def _log_byte_ticks(lo: float, hi: float):
     lo_e = math.floor(math.log10(max(lo, 1)))
     hi_e = math.ceil(math.log10(max(hi, 1)))
     vals = [10**e for e in range(lo_e, hi_e + 1)]
-    return vals, [bytes_label(v) for v in vals]
+    return vals, [human_bytes(v) for v in vals]
 
 
 def _log_context_axis(contexts):
@@ -83,7 +77,7 @@ def byte_unit(top: float) -> tuple[str, float]:
     return "bytes", 1.0
 
 
-def memory_held_figure(tokens, rwkv_bytes, gpt_bytes, title: str = "Memory held while reading (measured)"):
+def race_memory_figure(tokens, rwkv_bytes, gpt_bytes, title: str = "Memory held while reading (measured)"):
     """RWKV's state (flat) and the transformer's KV cache (growing) against tokens read, in the decimal
     unit that suits the largest value (KB, MB, …); hover shows each value in its own unit."""
     rwkv_bytes, gpt_bytes = list(rwkv_bytes), list(gpt_bytes)
@@ -94,7 +88,7 @@ def memory_held_figure(tokens, rwkv_bytes, gpt_bytes, title: str = "Memory held 
         fig.add_trace(go.Scatter(
             x=list(tokens), y=[b / scale for b in ys], name=name, mode="lines",
             line=dict(color=color, width=4, dash=dash),
-            customdata=[bytes_label(b) for b in ys],
+            customdata=[human_bytes(b) for b in ys],
             hovertemplate="after %{x} tokens: %{customdata}<extra>" + short + "</extra>",
         ))
     fig.update_layout(**_layout(title))
@@ -161,13 +155,6 @@ def add_trained_context_marker(fig, ctx_len: int, label: str = "transformer's tr
     return fig
 
 
-def rolling_median(values, window: int) -> list[float]:
-    """Centred rolling median; the window shrinks at the ends."""
-    vals = list(values)
-    h = max(1, window) // 2
-    return [statistics.median(vals[max(0, i - h): i + h + 1]) for i in range(len(vals))]
-
-
 # ------------------------------------------------------------------ computed: at scale
 
 
@@ -181,17 +168,17 @@ def memory_at_scale_figure(curves: dict, size_name: str, gqa_kv_heads: int | Non
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=ctx, y=curves["rwkv"], name="RWKV state (never grows)", mode="lines",
                              line=dict(color=RWKV_COLOR, width=4),
-                             customdata=[bytes_label(b) for b in curves["rwkv"]],
+                             customdata=[human_bytes(b) for b in curves["rwkv"]],
                              hovertemplate="%{x:,} tokens: %{customdata}<extra>RWKV</extra>"))
     fig.add_trace(go.Scatter(x=ctx, y=curves["transformer"], name="Transformer KV cache", mode="lines",
                              line=dict(color=GPT_COLOR, width=4, dash="dash"),
-                             customdata=[bytes_label(b) for b in curves["transformer"]],
+                             customdata=[human_bytes(b) for b in curves["transformer"]],
                              hovertemplate="%{x:,} tokens: %{customdata}<extra>KV cache</extra>"))
     if show_gqa and "transformer_gqa" in curves:
         gname = "Transformer KV cache with GQA" + (f" ({gqa_kv_heads} KV heads)" if gqa_kv_heads else "")
         fig.add_trace(go.Scatter(x=ctx, y=curves["transformer_gqa"], name=gname, mode="lines",
                                  line=dict(color=GPT_GQA_COLOR, width=4, dash="dot"),
-                                 customdata=[bytes_label(b) for b in curves["transformer_gqa"]],
+                                 customdata=[human_bytes(b) for b in curves["transformer_gqa"]],
                                  hovertemplate="%{x:,} tokens: %{customdata}<extra>KV cache, GQA</extra>"))
     ys = curves["rwkv"] + curves["transformer"] + list((references or {}).values())
     vals, text = _log_byte_ticks(min(ys), max(ys))
@@ -217,14 +204,6 @@ def _mark_log_x(fig, x: float) -> None:
                        showarrow=False, xanchor="left", yanchor="top", font=dict(size=13))
 
 
-def count_label(n: float) -> str:
-    """Powers of ten in words: 1e9 → '1 billion', 1e11 → '100 billion', 1e5 → '100,000'."""
-    for word, scale in (("trillion", 1e12), ("billion", 1e9), ("million", 1e6)):
-        if n >= scale:
-            return f"{n / scale:,.3g} {word}"
-    return f"{n:,.0f}"
-
-
 def flops_at_scale_figure(curves: dict, size_name: str, mark_context: int | None = None):
     """FLOPs to write the next token vs context, log–log (like the memory chart), with ticks at powers of
     ten written in words; `curves` as `model.cost.flops_curves`."""
@@ -232,11 +211,11 @@ def flops_at_scale_figure(curves: dict, size_name: str, mark_context: int | None
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=ctx, y=curves["rwkv"], name="RWKV (same for every token)",
                              mode="lines", line=dict(color=RWKV_COLOR, width=4),
-                             customdata=[count_label(f) for f in curves["rwkv"]],
+                             customdata=[human_count(f) for f in curves["rwkv"]],
                              hovertemplate="%{x:,} tokens: %{customdata} FLOPs<extra>RWKV</extra>"))
     fig.add_trace(go.Scatter(x=ctx, y=curves["transformer"], name="Transformer (grows with the context)",
                              mode="lines", line=dict(color=GPT_COLOR, width=4, dash="dash"),
-                             customdata=[count_label(f) for f in curves["transformer"]],
+                             customdata=[human_count(f) for f in curves["transformer"]],
                              hovertemplate="%{x:,} tokens: %{customdata} FLOPs<extra>Transformer</extra>"))
     if mark_context:
         _mark_log_x(fig, mark_context)
@@ -246,7 +225,7 @@ def flops_at_scale_figure(curves: dict, size_name: str, mark_context: int | None
     fig.update_layout(**_layout(f"Work for the next token, {size_name} model (computed)"))
     fig.update_xaxes(**_log_context_axis(ctx))
     fig.update_yaxes(type="log", title="FLOPs for one token (log scale)", tickvals=vals,
-                     ticktext=[count_label(v) for v in vals], range=[lo, hi])
+                     ticktext=[human_count(v) for v in vals], range=[lo, hi])
     return fig
 
 

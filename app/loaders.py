@@ -12,7 +12,7 @@ import os
 import streamlit as st
 import torch
 
-from model.checkpoint import load_model
+from model.checkpoint import CheckpointError, load_model
 from model.generate import generate_ids
 from model.tokenizer import load_tokenizer
 from model.traces import rwkv_contributions, trace_gpt, trace_rwkv
@@ -37,6 +37,18 @@ def _models():
 @st.cache_resource(show_spinner=False)
 def tokenizer():
     return load_tokenizer()
+
+
+def require_models() -> None:
+    """Load the models, or explain in plain words what is missing and stop the page (no stack trace)."""
+    try:
+        _models()
+        tokenizer()
+    except (CheckpointError, OSError, ValueError) as exc:
+        st.error("The trained models could not be loaded, so this page cannot run. "
+                 "Reinstall the app, or retrain them (README, 'The models'). "
+                 f"Details: {str(exc)[:300]}", icon="🧩")
+        st.stop()
 
 
 def rwkv_model():

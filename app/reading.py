@@ -12,6 +12,7 @@ Example (in a page):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 import streamlit as st
 
@@ -20,6 +21,7 @@ from .state import MAX_TOKENS, clamp_step, parse_view, prepare_prompt
 from .texts import DEFAULT_PROMPT, EMPTY_PROMPT_HINT, SAMPLE_PROMPTS
 
 SESSION_PROMPT = "shared_prompt"
+MAX_URL_PROMPT = 2000  # characters of the percent-encoded prompt kept in the address bar
 
 
 @dataclass
@@ -28,6 +30,7 @@ class ReadingContext:
     ids: tuple[int, ...]
     start_step: int  # 0-based
     notes: list[str] = field(default_factory=list)
+    link_step: int | None = None  # the link's step (1-based) when it had a valid one
 
 
 def _on_sample_change() -> None:
@@ -50,8 +53,14 @@ def prompt_box(page_key: str) -> ReadingContext | None:
     with col_text:
         text = st.text_area("Your text (the model reads it token by token)", key="prompt_box", height=90,
                             max_chars=4000, help="Any text works; the model was trained on simple English stories.")
+    edited = SESSION_PROMPT in st.session_state and st.session_state[SESSION_PROMPT] != text
     st.session_state[SESSION_PROMPT] = text
-    _sync_url(text)
+    if edited:  # a new text starts at its first token
+        view.step = None
+        if "step" in st.query_params:
+            del st.query_params["step"]
+    if not _sync_url(text):
+        st.caption("This text is too long to keep in the page's address; a copied link opens the default text.")
 
     prepared = prepare_prompt(text, loaders.encode, MAX_TOKENS)
     if prepared.empty:
@@ -64,16 +73,19 @@ def prompt_box(page_key: str) -> ReadingContext | None:
     start, step_notes = clamp_step(view.step, len(prepared.ids))
     for note in step_notes:
         st.info(note, icon="🔗")
-    return ReadingContext(text=text, ids=tuple(prepared.ids), start_step=start, notes=notes)
+    return ReadingContext(text=text, ids=tuple(prepared.ids), start_step=start, notes=notes, link_step=view.step)
 
 
-def _sync_url(text: str) -> None:
-    """Keep `prompt` in the URL (left out for the default text, so plain links stay short)."""
+def _sync_url(text: str) -> bool:
+    """Keep `prompt` in the URL (left out for the default text, so plain links stay short).
+
+    Returns False when the text is too long for a link (servers refuse very long request lines).
+    """
     current = st.query_params.get("prompt")
-    if text == DEFAULT_PROMPT:
+    if text == DEFAULT_PROMPT or len(quote(text)) > MAX_URL_PROMPT:
         if current is not None:
             del st.query_params["prompt"]
-    elif current != text:
+        return text == DEFAULT_PROMPT
+    if current != text:
         st.query_params["prompt"] = text
-        if "step" in st.query_params and current is not None:
-            del st.query_params["step"]
+    return True

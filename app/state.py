@@ -12,9 +12,9 @@ Example:
 """
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 
+from .escape import user_text
 from .texts import DEFAULT_PROMPT, SAMPLE_PROMPTS
 
 MAX_PROMPT_CHARS = 4000
@@ -29,18 +29,13 @@ class View:
     from_link: bool = False
 
 
-def _shorten(value: str, n: int = 40) -> str:
-    value = "".join(ch if unicodedata.category(ch)[0] != "C" else "�" for ch in value)
-    return value if len(value) <= n else value[: n - 1] + "…"
-
-
 def parse_step(raw) -> tuple[int | None, list[str]]:
     if raw is None or raw == "":
         return None, []
     try:
         step = int(str(raw).strip())
     except ValueError:
-        return None, [f'The link\'s step "{_shorten(str(raw))}" is not a whole number, so the view starts at the first token.']
+        return None, [f'The link\'s step "{user_text(raw)}" is not a whole number, so the view starts at the first token.']
     if step < 1:
         return None, [f"The link's step {step} is before the first token, so the view starts at the first token."]
     return step, []

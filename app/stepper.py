@@ -48,7 +48,11 @@ def safe_json_for_script(raw: str) -> str:
 
 
 def display_piece(piece: str) -> str:
-    """Token text as a chip shows it: spaces kept visible, newlines and control characters named."""
+    """Token text as a chip shows it: spaces kept visible, newlines and control characters named.
+
+    >>> display_piece(" a\n")
+    '\xa0a↵'
+    """
     out = []
     for ch in piece:
         if ch == "\n":
@@ -57,8 +61,10 @@ def display_piece(piece: str) -> str:
             out.append("⇥")
         elif ch == " ":
             out.append("\u00a0")
-        elif ord(ch) < 32 or ord(ch) == 127:
-            out.append(chr(0x2400 + ord(ch)) if ord(ch) < 32 else "␡")
+        elif ord(ch) < 32:
+            out.append(chr(0x2400 + ord(ch)))
+        elif ord(ch) == 127:
+            out.append("␡")
         else:
             out.append(ch)
     return "".join(out) or "∅"
@@ -89,7 +95,8 @@ def stepper_html(spec: StepperSpec, plotly_src: str = PLOTLY_JS_URL) -> str:
 
 def stepper(figures: list[go.Figure], labels: list[str], *, kinds=None, notes=None, start: int = 0,
             url_param: str | None = "step", play_ms: int = 700, chip_rows: int = 3) -> None:
-    """Draw the stepper in the page (a sandboxed iframe)."""
+    """Draw the stepper in the page: an iframe that shares the app's origin (st.iframe allows scripts and
+    same-origin access), so the JSON escaping and `textContent` above are the defence, not a sandbox."""
     import streamlit as st
 
     spec = build_spec(figures, labels, kinds=kinds, notes=notes, start=start, url_param=url_param, play_ms=play_ms)
@@ -201,11 +208,18 @@ _TEMPLATE = r"""<!doctype html>
   document.getElementById("back").addEventListener("click", function () { stop(); go(step - 1); });
   document.getElementById("reset").addEventListener("click", function () { stop(); go(0); });
   document.getElementById("play").addEventListener("click", play);
-  function onKey(e) {
+  function onKey(e, fromPage) {
     const t = e.target, tag = t && t.tagName ? t.tagName.toLowerCase() : "";
     if (tag === "input" || tag === "textarea" || tag === "select" || (t && t.isContentEditable)) return;
     if (!window.frameElement || !window.frameElement.isConnected) { detach(); return; }
     const k = e.key;
+    if (fromPage) {
+      // On the page itself only what a presenter's clicker sends, and only when nothing has focus,
+      // so keyboard users can still scroll and operate Streamlit's own widgets.
+      const active = window.parent.document.activeElement;
+      if (active && active !== window.parent.document.body) return;
+      if (k !== "ArrowRight" && k !== "ArrowLeft" && k !== "PageDown" && k !== "PageUp") return;
+    }
     if (k === " " && tag === "button") return;
     if (k === "ArrowRight" || k === "PageDown" || k === " ") { stop(); go(step + 1); }
     else if (k === "ArrowLeft" || k === "PageUp") { stop(); go(step - 1); }
@@ -215,13 +229,14 @@ _TEMPLATE = r"""<!doctype html>
     else return;
     e.preventDefault();
   }
-  function detach() { try { window.parent.document.removeEventListener("keydown", onKey); } catch (e) {} }
-  document.addEventListener("keydown", onKey);
+  function onPageKey(e) { onKey(e, true); }
+  function detach() { try { window.parent.document.removeEventListener("keydown", onPageKey); } catch (e) {} }
+  document.addEventListener("keydown", function (e) { onKey(e, false); });
   try {  // presenter clickers send arrow / page keys to the page, not to this frame
     const p = window.parent;
     if (p.__rwkvStepperKeys) p.document.removeEventListener("keydown", p.__rwkvStepperKeys);
-    p.__rwkvStepperKeys = onKey;
-    p.document.addEventListener("keydown", onKey);
+    p.__rwkvStepperKeys = onPageKey;
+    p.document.addEventListener("keydown", onPageKey);
   } catch (e) {}
   window.stepperGo = go;
   go(step);

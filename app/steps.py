@@ -5,7 +5,9 @@ Example:
 """
 from __future__ import annotations
 
-from model.cost import human_bytes, rwkv4_flops_per_token
+import numpy as np
+
+from model.cost import human_bytes, kv_cache_bytes, rwkv4_flops_per_token
 
 
 def cost_notes(trace, cfg) -> list[str]:
@@ -14,6 +16,12 @@ def cost_notes(trace, cfg) -> list[str]:
     held = human_bytes(trace.state_bytes)
     return [
         f"Reading this token costs RWKV {flops / 1e6:.1f} million FLOPs (computed: 2(VD + 13D²L), paper Table 2) "
-        f"and it holds {held} of memory ({trace.state_floats:,} numbers, measured) — exactly as much as for token 1."
+        f"and it holds {held} of memory ({trace.state_floats:,} numbers) — exactly as much as for token 1."
         for _ in trace.ids
     ]
+
+
+def kv_cache_bytes_after_each(gpt_cfg, n_tokens: int, bytes_per_element: int = 4) -> np.ndarray:
+    """KV-cache bytes the same-size transformer holds after each of n tokens (fp32, every head keeps K and V)."""
+    return np.array([kv_cache_bytes(t, gpt_cfg.n_layer, gpt_cfg.n_head, gpt_cfg.head_dim, bytes_per_element)
+                     for t in range(1, n_tokens + 1)], dtype=np.int64)

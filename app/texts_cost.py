@@ -10,8 +10,10 @@ Example:
 from __future__ import annotations
 
 from model import cost
+from model.cost import human_bytes
 
-from .figures_cost import bytes_label, tokens_label
+from .escape import user_text
+from .figures_cost import tokens_label
 
 RACE_DEFAULT, RACE_MIN, RACE_MAX = 2048, 64, 4096
 RACE_CHOICES = (256, 512, 1024, 2048, 4096)
@@ -20,15 +22,6 @@ CHART_CONTEXTS = cost.log_contexts(1024, 1_048_576, per_octave=4)  # smooth curv
 AT_SCALE_DEFAULT_SIZE = "7B"
 AT_SCALE_DEFAULT_CONTEXT = 32768
 GPU_GB, PHONE_GB = 80.0, 8.0
-_MD_SPECIAL = set("\\`*_{}[]()<>#+-.!|~:$&\"'=")
-
-
-def _shown(raw, limit: int = 20) -> str:
-    """A user-supplied value, shortened, for a message rendered as plain text (never HTML)."""
-    s = str(raw)
-    s = s if len(s) <= limit else s[:limit] + "…"
-    # Streamlit renders messages as Markdown: escape its syntax so a link's text stays plain text
-    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in s)
 
 
 def parse_tokens_param(raw) -> tuple[int, str | None]:
@@ -40,7 +33,7 @@ def parse_tokens_param(raw) -> tuple[int, str | None]:
     except ValueError:
         n = None
     if n is None or not RACE_MIN <= n <= RACE_MAX:
-        return RACE_DEFAULT, (f'The link asked for a race of "{_shown(raw)}" tokens; that is not a whole number '
+        return RACE_DEFAULT, (f'The link asked for a race of "{user_text(raw)}" tokens; that is not a whole number '
                               f"from {RACE_MIN} to {RACE_MAX:,}, so the race uses {RACE_DEFAULT:,}.")
     return n, None
 
@@ -53,7 +46,7 @@ def parse_scale_params(size_raw, context_raw, gqa_raw) -> tuple[str, int, bool, 
         if str(size_raw) in cost.MODEL_SIZES:
             size = str(size_raw)
         else:
-            msgs.append(f'The link asked for a model size "{_shown(size_raw)}", which is not one of '
+            msgs.append(f'The link asked for a model size "{user_text(size_raw)}", which is not one of '
                         f"{', '.join(cost.MODEL_SIZES)}; showing {size}.")
     context = AT_SCALE_DEFAULT_CONTEXT
     if context_raw not in (None, ""):
@@ -64,7 +57,7 @@ def parse_scale_params(size_raw, context_raw, gqa_raw) -> tuple[str, int, bool, 
         if c in AT_SCALE_CONTEXTS:
             context = c
         else:
-            msgs.append(f'The link asked for a length of "{_shown(context_raw)}" tokens; the choices are powers '
+            msgs.append(f'The link asked for a length of "{user_text(context_raw)}" tokens; the choices are powers '
                         f"of two from 1,024 to 1,048,576, so showing {context:,}.")
     gqa = False
     if gqa_raw not in (None, ""):
@@ -72,7 +65,7 @@ def parse_scale_params(size_raw, context_raw, gqa_raw) -> tuple[str, int, bool, 
         if v in ("1", "true", "yes", "on"):
             gqa = True
         elif v not in ("0", "false", "no", "off"):
-            msgs.append(f'The link\'s "gqa" setting "{_shown(gqa_raw)}" is not on/off; GQA is off.')
+            msgs.append(f'The link\'s "gqa" setting "{user_text(gqa_raw)}" is not on/off; GQA is off.')
     return size, context, gqa, msgs
 
 
@@ -100,17 +93,49 @@ RACE_SMALL_MODEL_NOTE = (
 )
 
 
-def race_machine_label(machine: dict) -> str:
+def time_ago(seconds: float) -> str:
+    """12 → '12 seconds ago', 150 → '2 minutes ago', 7200 → '2 hours ago'; under 5 s: 'just now'."""
+    s = max(0.0, float(seconds))
+    if s < 5:
+        return "just now"
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        if s >= size:
+            k = int(s // size)
+            return f"{k} {unit}{'s' if k != 1 else ''} ago"
+    return "just now"
+
+
+def race_machine_label(machine: dict, now: float | None = None) -> str:
+    """Where and when the race shown was measured. `machine` as `model.race.machine_description` plus
+    `unix_time` (set by `measure_race`); `now` defaults to the current time."""
+    import time
+
     threads = machine.get("torch_threads", "?")
-    return (f"Measured on this machine: {machine.get('cpu', 'unknown CPU')}, {machine.get('cores', '?')} cores, "
-            f"{threads} thread{'s' if threads != 1 else ''} for the race, {machine.get('date', '')}.")
+    when = ""
+    if isinstance(machine.get("unix_time"), (int, float)):
+        when = f" {time_ago((time.time() if now is None else now) - machine['unix_time'])}"
+    return (f"Measured{when} on this machine: {machine.get('cpu', 'unknown CPU')}, {machine.get('cores', '?')} "
+            f"cores, {threads} thread{'s' if threads != 1 else ''} for the race, {machine.get('date', '')}.")
+
+
+def race_too_soon_note(n_tokens: int, since_s: float, min_gap_s: float) -> str:
+    """Shown when "Measure again" is pressed less than `min_gap_s` after the last race of that length."""
+    wait = max(1, round(min_gap_s - since_s))
+    return (f"A race of {n_tokens:,} tokens was started {time_ago(since_s)} (by you or another visitor), so "
+            f"here is that measurement. Races run one at a time so that they do not slow each other down; "
+            f"press again in about {wait} s for a fresh one.")
+
+
+RACE_WAITING = ("Another visitor's race is running; races take turns so that the timings stay clean. "
+                "Waiting, then racing both models through {n:,} tokens…")
+RACE_RUNNING = "Racing both models through {n:,} tokens on this computer (a few seconds)…"
 
 
 def race_headline(row: dict) -> str:
     """One plain sentence from a `model.race.summary_at` row."""
     ratio = row["gpt_bytes"] / row["rwkv_bytes"] if row["rwkv_bytes"] else 0
-    return (f"After {row['tokens']:,} tokens the transformer holds {bytes_label(row['gpt_bytes'])} "
-            f"against RWKV's {bytes_label(row['rwkv_bytes'])} ({ratio:,.0f}× more), and takes "
+    return (f"After {row['tokens']:,} tokens the transformer holds {human_bytes(row['gpt_bytes'])} "
+            f"against RWKV's {human_bytes(row['rwkv_bytes'])} ({ratio:,.0f}× more), and takes "
             f"{row['gpt_ms']:.2f} ms per token against RWKV's {row['rwkv_ms']:.2f} ms.")
 
 
@@ -139,12 +164,12 @@ def scale_sentences(n: dict) -> list[str]:
     phones = n["transformer_phones"]
     if phones >= 1:
         out.append(f"A phone has {n['phone_gb']:g} GB of memory. One {ctx}-token conversation's [[KV cache]] "
-                   f"({bytes_label(n['transformer_bytes'])}) would fill {phones:,.1f} phones; RWKV's [[state]] "
-                   f"({bytes_label(n['rwkv_bytes'])}) is the same for any length.")
+                   f"({human_bytes(n['transformer_bytes'])}) would fill {phones:,.1f} phones; RWKV's [[state]] "
+                   f"({human_bytes(n['rwkv_bytes'])}) is the same for any length.")
     else:
         out.append(f"A phone has {n['phone_gb']:g} GB of memory. One {ctx}-token conversation's [[KV cache]] "
-                   f"({bytes_label(n['transformer_bytes'])}) takes {phones:.1%} of it; RWKV's [[state]] "
-                   f"({bytes_label(n['rwkv_bytes'])}) is the same for any length.")
+                   f"({human_bytes(n['transformer_bytes'])}) takes {phones:.1%} of it; RWKV's [[state]] "
+                   f"({human_bytes(n['rwkv_bytes'])}) is the same for any length.")
     if n["transformer_per_gpu"] == 0:
         tf = "not even one: the weights plus one conversation's cache do not fit"
     else:

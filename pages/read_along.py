@@ -4,7 +4,8 @@ import streamlit as st
 from app import figures, loaders, ui
 from app.reading import prompt_box
 from app.stepper import stepper
-from app.steps import cost_notes
+from app.state import MAX_TOKENS
+from app.steps import cost_notes, kv_cache_bytes_after_each
 
 ui.page_header(
     "📖 Read along",
@@ -14,6 +15,7 @@ ui.page_header(
     "(or the arrow keys) to step through.",
 )
 
+loaders.require_models()
 ctx = prompt_box("read")
 if ctx is None:
     st.stop()
@@ -34,17 +36,21 @@ with st.expander("✍️ Let it write: continue the text", expanded=False):
 ids, kinds = ctx.ids, ["prompt"] * len(ctx.ids)
 if st.session_state.get("written"):
     _, n_new, temperature, seed = st.session_state["written"]
-    ids = loaders.continue_text(ctx.ids, n_new, temperature, seed)[:512]
-    kinds = ["prompt"] * len(ctx.ids) + ["generated"] * (len(ids) - len(ctx.ids))
-    st.caption("Dashed chips were written by the model.")
+    room = MAX_TOKENS - len(ctx.ids)
+    if room <= 0:
+        st.warning(f"Your text already fills the {MAX_TOKENS} tokens this page shows, so there is no room to write more. "
+                   "Shorten it to let the model continue.", icon="✂️")
+    else:
+        ids = loaders.continue_text(ctx.ids, min(n_new, room), temperature, seed)
+        kinds = ["prompt"] * len(ctx.ids) + ["generated"] * (len(ids) - len(ctx.ids))
+        st.caption("Dashed chips were written by the model.")
 
 trace = loaders.rwkv_trace(ids)
-gpt_trace = loaders.gpt_trace(ids)
 stepper(
     [
         figures.top_guesses_figure(trace),
         figures.memory_heatmap_figure(trace),
-        figures.memory_held_figure(trace.state_bytes, gpt_trace.cache_bytes, trace.pieces),
+        figures.memory_held_figure(trace.state_bytes, kv_cache_bytes_after_each(loaders.gpt_model().cfg, len(ids)), trace.pieces),
     ],
     trace.pieces,
     kinds=kinds,
@@ -54,14 +60,20 @@ stepper(
 ui.caption("the chips are your text cut into tokens (orange = the one being read); the bars are the model's "
            "top five guesses for the next token; the heatmap is its memory, one row per [[layer]], one column per "
            "[[channel]] (blue and red are opposite signs, white is near zero); the last chart compares memory held by "
-           "RWKV and by a same-size [[transformer]]'s [[KV cache]].")
+           "RWKV (measured: the size of its state) and by a same-size [[transformer]]'s [[KV cache]] (computed: "
+           "2 × layers × width × 4 bytes per token read, vLLM paper §3; the cost race measures it).")
 
 with ui.for_builders("For builders: what one step computes", "model/rwkv.py: RWKV.step; model/traces.py: trace_rwkv"):
-    st.markdown("Per layer, with $x_t$ the LayerNorm'd input and $x_{t-1}$ the previous token's (eqs. 11–18 of arXiv 2305.13048):")
-    st.latex(r"r_t = W_r(\mu_r x_t + (1-\mu_r)x_{t-1}),\; k_t = W_k(\mu_k x_t + (1-\mu_k)x_{t-1}),\; v_t = W_v(\mu_v x_t + (1-\mu_v)x_{t-1})")
-    st.latex(r"wkv_t = \frac{a_{t-1} + e^{u+k_t} v_t}{b_{t-1} + e^{u+k_t}},\quad a_t = e^{-w}a_{t-1} + e^{k_t}v_t,\quad b_t = e^{-w}b_{t-1} + e^{k_t}")
-    st.latex(r"o_t = W_o(\sigma(r_t)\odot wkv_t)")
-    st.markdown("The heatmap shows $a_t/b_t$ per channel (the running weighted average of past values), channels "
-                "sorted by their decay. The state is 5 vectors per layer ($x_{t-1}$ for time mixing and for channel "
-                "mixing, $a$, $b$, and the running maximum exponent $p$ that keeps the exponentials finite, appendix D). "
+    st.markdown("Per layer, with $x_t$ the LayerNorm'd input and $x_{t-1}$ the previous token's (arXiv 2305.13048, "
+                "section 3; equation numbers as in the paper):")
+    st.latex(r"r_t = W_r\,(\mu_r \odot x_t + (1-\mu_r) \odot x_{t-1}) \tag{11}")
+    st.latex(r"k_t = W_k\,(\mu_k \odot x_t + (1-\mu_k) \odot x_{t-1}) \tag{12}")
+    st.latex(r"v_t = W_v\,(\mu_v \odot x_t + (1-\mu_v) \odot x_{t-1}) \tag{13}")
+    st.latex(r"wkv_t = \frac{a_{t-1} + e^{u+k_t} \odot v_t}{b_{t-1} + e^{u+k_t}},\quad "
+             r"a_t = e^{-w} \odot a_{t-1} + e^{k_t} \odot v_t,\quad b_t = e^{-w} \odot b_{t-1} + e^{k_t} \tag{14}")
+    st.latex(r"o_t = W_o\,(\sigma(r_t) \odot wkv_t) \tag{15}")
+    st.markdown("$w = e^{\\text{time\\_decay}} > 0$ per channel, $u$ is the bonus (`time_first`). The heatmap shows "
+                "$a_t/b_t$ per channel (the running weighted average of past values), channels sorted by their decay. "
+                "The state is 5 vectors per layer: $x_{t-1}$ for time mixing and for channel mixing, $a$, $b$, and the "
+                "running maximum exponent $p$ that keeps the exponentials finite (appendix D). "
                 "FLOPs per token: $2(VD + 13D^2L)$ (paper Table 2).")

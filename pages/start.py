@@ -42,5 +42,15 @@ with st.expander("Predict, then reveal (for workshops)"):
             "than after 5?* Then step through and watch the memory counter. (Answer: not at all. A transformer's "
             "[[KV cache]] would be 100 times bigger.)")
 
+with ui.for_builders("For builders: the whole model on one card", "model/rwkv.py (RWKV-4), model/gpt.py (the baseline)"):
+    st.markdown("RWKV-4 (arXiv 2305.13048): embedding → LayerNorm → L blocks of *time mixing* (token shift, then "
+                "the WKV weighted average of eq. 14 with per-channel decay $w$ and bonus $u$, gated by "
+                "$\\sigma(r)$, eq. 15) and *channel mixing* (token shift, squared ReLU, receptance gate, eqs. 16–18) "
+                "→ LayerNorm → head. Recurrent form: a state of 5 vectors per layer, constant size. Parallel form: "
+                "the same sums over all positions at once, which is how it trains.")
+    st.latex(r"\text{state floats} = 5LD \qquad \text{FLOPs/token} \approx 2(VD + 13D^2L)")
+    st.markdown("The baseline is a GPT-style pre-LN transformer of the same width, depth and vocabulary, with rotary "
+                "positions and a KV cache of $2LD$ numbers per token read.")
+
 st.divider()
 st.caption(CREDITS)

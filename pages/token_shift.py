@@ -12,15 +12,17 @@ ui.page_header(
     "almost all of the current token, some mostly the previous one. This is the [[token shift]].",
 )
 
+loaders.require_models()
 ctx = prompt_box("shift")
 if ctx is None:
     st.stop()
 
 trace = loaders.rwkv_trace(ctx.ids)
+layer = st.select_slider("Layer to inspect", options=list(range(1, trace.memory.shape[1] + 1)), value=1, key="mix_layer") - 1
 ablate = st.toggle("Switch token shift off (every mixer set to 100% this token)", key="no_shift",
                    help="An ablation: the same model, with μ = 1 everywhere. Watch the guesses change.")
 
-figs = [figures.shift_share_figure(trace)]
+figs = [figures.shift_share_figure(trace), figures.channel_mixer_figure(trace, layer)]
 if ablate:
     ablated = loaders.rwkv_trace(ctx.ids, "no-shift")
     figs.append(figures.compare_guesses_figure(trace, ablated, "With token shift (normal)", "Token shift switched off"))
@@ -28,19 +30,24 @@ else:
     figs.append(figures.top_guesses_figure(trace, title="What the model expects next"))
 stepper(figs, trace.pieces, start=ctx.start_step)
 if ablate:
-    ui.caption("top: for each [[layer]], how much of the key, value and receptance input comes from the previous "
-               "token at this step; bottom: the model's top guesses with token shift (left) and without (right).")
+    ui.caption("first: for each [[layer]], how much of the key, value and receptance input comes from the previous "
+               "token at this step; second: the mixer of a few channels of the chosen layer (orange from this token, "
+               "blue from the previous one); last: the model's top guesses with token shift (left) and without (right).")
 else:
-    ui.caption("for each [[layer]], how much of what feeds the key, the value and the [[receptance]] comes from the "
-               "previous token at this step (the rest comes from the token being read), then the model's top guesses.")
+    ui.caption("first: for each [[layer]], how much of what feeds the key, the value and the [[receptance]] comes from "
+               "the previous token at this step (the rest comes from the token being read); second: the mixer of a few "
+               "channels of the chosen layer (orange from this token, blue from the previous one); last: the model's "
+               "top guesses.")
 
-layer = st.select_slider("Layer to inspect", options=list(range(1, trace.memory.shape[1] + 1)), value=1, key="mix_layer") - 1
 ui.chart(figures.mix_profile_figure(trace, layer), "every channel of this layer sorted by its mixer setting μ: at 100% "
          "it uses only the token being read, at 0% only the previous token; the three lines are for key, value and receptance.",
          key="mix_profile")
 
 with ui.for_builders("For builders: token shift (eqs. 11–13, 16–17)", "model/rwkv.py: TimeMix.forward, ChannelMix.forward; app/figures.py: previous_token_share"):
-    st.latex(r"k_t = W_k\,(\mu_k \odot x_t + (1-\mu_k)\odot x_{t-1})")
+    st.latex(r"r_t = W_r\,(\mu_r \odot x_t + (1-\mu_r)\odot x_{t-1}) \tag{11}")
+    st.latex(r"k_t = W_k\,(\mu_k \odot x_t + (1-\mu_k)\odot x_{t-1}) \tag{12}")
+    st.latex(r"v_t = W_v\,(\mu_v \odot x_t + (1-\mu_v)\odot x_{t-1}) \tag{13}")
+    st.latex(r"r'_t = W'_r\,(\mu'_r \odot x_t + (1-\mu'_r)\odot x_{t-1}),\; k'_t = W'_k\,(\mu'_k \odot x_t + (1-\mu'_k)\odot x_{t-1}) \tag{16, 17}")
     st.markdown("$x_t$ is the LayerNorm'd input of this token and $x_{t-1}$ of the previous one (the token-shift part of "
                 "the state). The top chart's share is $\\sum_c |(1-\\mu_c)x_{t-1,c}| / (\\sum_c |\\mu_c x_{t,c}| + "
                 "\\sum_c |(1-\\mu_c)x_{t-1,c}|)$. The ablation sets every $\\mu$ (time mixing and channel mixing) to 1. "

@@ -168,8 +168,10 @@ def test_other_figures_build():
     assert len(figures.mix_profile_figure(tr, 1).data) == 3
     assert len(figures.half_life_figure(tr.decay).data) == 2
     w = np.tril(np.ones((6, 6))) / np.arange(1, 7)[:, None]
-    fig = figures.echo_figure(w, tr.pieces, 3, w, "gpt")
-    assert len(fig.data[0].y) == 4
+    fig = figures.echo_figure(w, tr.pieces, w, "gpt")
+    assert len(fig.frames) == 6
+    np.testing.assert_allclose(fig.frames[3].data[0].y, w[3, :4])
+    assert len(figures.channel_mixer_figure(tr, 1, n_channels=4).frames) == 6
     assert len(figures.teaser_figure(["a", "b", "c"]).frames) == 3
 
 

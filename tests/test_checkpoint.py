@@ -165,3 +165,66 @@ def test_hf_config_mismatch(make_rwkv, tmp_path):
     (d / "config.json").write_text(json.dumps({"hidden_size": 32, "num_hidden_layers": 3, "vocab_size": 64}))
     with pytest.raises(CheckpointError, match="num_hidden_layers=3 but the weights have 2"):
         load_hf_rwkv(d)
+
+
+def test_our_format_malformed_config_json(make_rwkv, tmp_path):
+    meta_path = save_model(make_rwkv(2, 32, 64), "rwkv", tmp_path / "m")
+    good = json.loads(meta_path.read_text())
+
+    def write(obj):
+        meta_path.write_text(json.dumps(obj))
+
+    for not_an_object in ([1, 2], "rwkv", 3, None):
+        write(not_an_object)
+        with pytest.raises(CheckpointError, match="must hold a JSON object"):
+            load_model(tmp_path / "m")
+    for key in ("arch", "config"):
+        write({k: v for k, v in good.items() if k != key})
+        with pytest.raises(CheckpointError, match=f"lacks '{key}'"):
+            load_model(tmp_path / "m")
+    write(dict(good, config=dict(good["config"], n_heads=4)))
+    with pytest.raises(CheckpointError, match=r"unknown rwkv config field\(s\) \['n_heads'\]"):
+        load_model(tmp_path / "m")
+    write(dict(good, config=[4096, 2, 32]))
+    with pytest.raises(CheckpointError, match="`config` must be a JSON object"):
+        load_model(tmp_path / "m")
+    write(dict(good, arch="mamba"))
+    with pytest.raises(CheckpointError, match="unknown architecture 'mamba'"):
+        load_model(tmp_path / "m")
+    write(dict(good, arch="gpt", config={"vocab_size": 64, "n_layer": 2, "n_embd": 30, "n_head": 4}))
+    with pytest.raises(CheckpointError, match="invalid gpt config"):
+        load_model(tmp_path / "m")
+    write(good)
+    assert load_model(tmp_path / "m")[1]["arch"] == "rwkv"
+
+
+def test_weights_name_cannot_escape_the_folder(make_rwkv, tmp_path):
+    """`weights: ../x.safetensors` is read as `x.safetensors` next to the JSON, never elsewhere."""
+    inner = tmp_path / "inner"
+    meta_path = save_model(make_rwkv(2, 32, 64), "rwkv", inner / "m")
+    outside = save_model(make_rwkv(2, 32, 64, seed=9), "rwkv", tmp_path / "other")
+    meta = json.loads(meta_path.read_text())
+    meta.update(weights="../other.safetensors", sha256=json.loads(outside.read_text())["sha256"])
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="weights file not found") as exc:
+        load_model(inner / "m")
+    assert str(inner / "other.safetensors") in str(exc.value)
+    meta.update(weights=str(tmp_path / "other.safetensors"))  # absolute paths are cut to the name too
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="weights file not found"):
+        load_model(inner / "m")
+    meta.update(weights="../m.safetensors", sha256=None)  # resolves to inner/m.safetensors: loads
+    meta_path.write_text(json.dumps(meta))
+    assert load_model(inner / "m")[0].cfg.n_embd == 32
+    meta.update(weights="")
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="must be a file name"):
+        load_model(inner / "m")
+
+
+def test_official_key_without_layer_number(make_rwkv, tmp_path):
+    sd = official_state_dict(make_rwkv(2, 32, 64))
+    for bad_key in ("blocks.x.att.key.weight", "blocks.", "blocks.1"):
+        torch.save(dict(sd, **{bad_key: torch.zeros(2)}), tmp_path / "bad.pth")
+        with pytest.raises(CheckpointError, match="does not name a layer"):
+            load_official_rwkv(tmp_path / "bad.pth")

@@ -98,16 +98,16 @@ def test_fresh_state_layout(make_rwkv):
     assert bool((s[:, ATT_P] < -1e37).all()) and not s[:, [0, 1, 2, 4]].any()
 
 
-def gpt_cache_vs_full(model: GPT, T: int, seed: int = 0) -> float:
+def gpt_cache_vs_full(model: GPT, T: int, seed: int = 0, capacity: int = 64) -> float:
     ids = torch.randint(0, model.cfg.vocab_size, (T,), generator=torch.Generator().manual_seed(seed)).tolist()
     with torch.no_grad():
         full = model(torch.tensor([ids]))[0]
-    cache = model.new_cache()
+    cache = model.new_cache(capacity=capacity)
     steps = []
     for t in ids:
         logits, cache = model.step(t, cache)
         steps.append(logits)
-    assert cache.length == T
+    assert cache.length == T and cache.capacity >= T
     diff = (full - torch.stack(steps)).abs().max().item()
     assert diff <= 1e-4, f"GPT KV cache vs full forward: max |Δlogit| = {diff:.2e}"
     return diff
@@ -116,6 +116,63 @@ def gpt_cache_vs_full(model: GPT, T: int, seed: int = 0) -> float:
 def test_gpt_kv_cache_equals_no_cache():
     torch.manual_seed(0)
     gpt_cache_vs_full(GPT(GPTConfig(vocab_size=97, n_layer=2, n_embd=32, n_head=2, ctx_len=64)).eval(), 80)
+
+
+def test_gpt_kv_cache_grows_past_capacity_exactly():
+    """300 tokens from an initial capacity of 64: three doublings (64 → 512), logits unchanged."""
+    torch.manual_seed(1)
+    model = GPT(GPTConfig(vocab_size=97, n_layer=2, n_embd=32, n_head=2, ctx_len=64)).eval()
+    gpt_cache_vs_full(model, 300, seed=3, capacity=64)
+    cache = model.new_cache(capacity=64)
+    assert cache.capacity == 64 and cache.length == 0 and cache.total_bytes() == 0
+    ids = list(range(1, 66))
+    for t in ids:
+        _, same = model.step(t, cache)
+        assert same is cache  # updated in place
+    assert cache.length == 65 and cache.capacity == 128
+    H, hd = model.cfg.n_head, model.cfg.head_dim
+    assert cache.entries_per_layer() == 2 * H * 65
+    assert cache.bytes_per_layer() == 2 * H * 65 * hd * 4  # used, not capacity
+    assert cache.total_bytes() == model.cfg.n_layer * cache.bytes_per_layer()
+    # keys and values stored are the ones a single full-cache read computes, growth included
+    small = model.new_cache(capacity=1)
+    for t in ids:
+        model.step(t, small)
+    for i in range(model.cfg.n_layer):
+        assert torch.equal(small.layer_keys(i), cache.layer_keys(i))
+        assert torch.equal(small.layer_values(i), cache.layer_values(i))
+
+
+def test_gpt_cache_copy_branches_independently():
+    torch.manual_seed(2)
+    model = GPT(GPTConfig(vocab_size=50, n_layer=2, n_embd=16, n_head=2)).eval()
+    cache = model.new_cache(capacity=4)
+    for t in (1, 2, 3):
+        model.step(t, cache)
+    branch = cache.copy()
+    la, _ = model.step(7, cache)
+    lb, _ = model.step(7, branch)
+    assert torch.equal(la, lb) and cache.length == branch.length == 4
+    lc, _ = model.step(9, branch)
+    assert cache.length == 4 and branch.length == 5
+    fresh = model.new_cache()
+    for t in (1, 2, 3, 7, 9):
+        ld, fresh = model.step(t, fresh)
+    assert torch.allclose(lc, ld, atol=1e-6)
+
+
+def test_gpt_step_trace_fields():
+    torch.manual_seed(3)
+    model = GPT(GPTConfig(vocab_size=50, n_layer=2, n_embd=16, n_head=2)).eval()
+    cache = model.new_cache(capacity=2)
+    for pos, t in enumerate((4, 5, 6)):
+        logits, cache, st = model.step(t, cache, trace=True, top_k=3)
+        assert st.token == t and st.position == pos and len(st.attention) == 2
+        assert st.attention[0].shape == (2, pos + 1)
+        assert torch.allclose(st.attention[1].sum(-1), torch.ones(2))
+        assert st.cache_entries_per_layer == 2 * 2 * (pos + 1)
+        assert st.cache_bytes_per_layer == 2 * 2 * (pos + 1) * 8 * 4
+        assert st.top_ids[0] == int(logits.argmax()) and len(st.top_probs) == 3
 
 
 def test_gpt_kv_cache_equals_no_cache_shipped(shipped):
@@ -153,10 +210,24 @@ def test_generate_seed_makes_sampling_reproducible(capsys, arch_stem):
 
 
 def test_generate_empty_prompt_starts_a_story(capsys, arch_stem):
+    """An empty prompt is the same as generating after a lone <|endoftext|> token."""
+    from model.checkpoint import load_model
+    from model.generate import generate_ids
+    from model.tokenizer import load_tokenizer
+
     arch, stem = arch_stem
     out = run_generate(capsys, "--arch", arch, "--checkpoint", stem, "--prompt", "", "--tokens", "8", "--seed", "0",
-                       "--temperature", "0.8")
-    assert out.endswith("\n")
+                       "--temperature", "0.8", "--no-stop")
+    tok = load_tokenizer()
+    model, _ = load_model(stem)
+    ids = generate_ids(model, arch, [tok.eot_id], 8, 0.8, 0)
+    assert len(ids) == 8
+    assert out == tok.decode(ids) + "\n"
+    # with stopping on (the default), the output is the same ids cut at the first <|endoftext|>
+    stopped = run_generate(capsys, "--arch", arch, "--checkpoint", stem, "--prompt", "", "--tokens", "8", "--seed",
+                           "0", "--temperature", "0.8")
+    cut = ids[: ids.index(tok.eot_id)] if tok.eot_id in ids else ids
+    assert stopped == tok.decode(cut) + "\n"
 
 
 def test_generate_ids_matches_stepping(tiny_runs):

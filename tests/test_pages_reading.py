@@ -93,23 +93,56 @@ def test_sample_picker_changes_the_text():
 def test_token_shift_ablation_changes_predictions():
     at = run_page(SHIFT)
     (spec,) = stepper_specs(at)
-    assert len(spec["figures"]) == 2
+    assert len(spec["figures"]) == 3
     at.toggle[0].set_value(True).run()
     assert no_exceptions(at)
     (spec,) = stepper_specs(at)
-    frames = spec["figures"][1]["frames"]
+    frames = spec["figures"][-1]["frames"]
     normal = [as_array(f["data"][0]["x"]) for f in frames]
     ablated = [as_array(f["data"][1]["x"]) for f in frames]
     assert any(not np.allclose(a, b) for a, b in zip(normal, ablated))
 
 
-def test_fading_memory_ablations_run():
+def echo_frames(at):
+    (spec,) = stepper_specs(at)
+    return spec, [as_array(f["data"][0]["y"]) for f in spec["figures"][0]["frames"]]
+
+
+def test_fading_memory_ablations_change_what_echoes():
     at = run_page(FADE)
-    before = len(at.get("plotly_chart"))
+    spec, base = echo_frames(at)
+    n = len(spec["labels"])
     at.radio(key="fade_ablation").set_value("no fading (decay frozen at 1)").run()
     assert no_exceptions(at)
+    _, frozen = echo_frames(at)
+    assert len(frozen) == n and not np.allclose(frozen[-1], base[-1])
     at.radio(key="fade_ablation").set_value("remove a token").run()
-    assert no_exceptions(at)
     at.selectbox(key="fade_drop").set_value(2).run()
     assert no_exceptions(at)
-    assert len(at.get("plotly_chart")) == before
+    spec, removed = echo_frames(at)
+    assert len(spec["labels"]) == n - 1
+
+
+@pytest.mark.parametrize("page", [SHIFT, FADE])
+def test_deep_link_restores_the_step_on_other_reading_pages(page):
+    at = run_page(page, {"prompt": "Tom had a red ball. He gave it to Sam.", "step": "5"})
+    assert no_exceptions(at)
+    assert at.text_area[0].value == "Tom had a red ball. He gave it to Sam."
+    assert stepper_specs(at)[0]["start"] == 4
+    at = run_page(page, {"prompt": "Tom had a red ball.", "step": "1"})
+    assert stepper_specs(at)[0]["start"] == 0
+
+
+def test_editing_the_text_starts_at_the_first_token():
+    at = run_page(READ, {"step": "6"})
+    assert stepper_specs(at)[0]["start"] == 5
+    at.text_area[0].set_value("A completely new sentence about a dog.").run()
+    assert stepper_specs(at)[0]["start"] == 0
+    assert "step" not in at.query_params
+
+
+def test_markdown_in_a_bad_link_is_not_rendered():
+    at = run_page(READ, {"step": "[x](http://e.vil)"})
+    assert no_exceptions(at)
+    notes = [i.value for i in at.info]
+    assert notes and all("](http" not in n for n in notes)

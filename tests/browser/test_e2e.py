@@ -37,7 +37,7 @@ PAGES = {
     "": ("start.py", 0, 1),
     "read-along": ("read_along.py", 0, 1),
     "token-shift": ("token_shift.py", 1, 1),
-    "fading-memory": ("fading_memory.py", 3, 0),
+    "fading-memory": ("fading_memory.py", 3, 1),
     "cost-race": ("cost_race.py", 3, 0),
     "at-scale": ("at_scale.py", 3, 0),
     "caveats": ("caveats.py", 0, 0),
@@ -316,5 +316,22 @@ def test_screenshots_and_phone_width(browser, app_server, size):
             out = SCREENSHOTS / f"read-along-stepper-{viewport['width']}x{viewport['height']}.png"
             page.screenshot(path=str(out))
             assert out.stat().st_size > 10_000, f"{out.name} looks empty"
+    finally:
+        page.context.close()
+
+
+def test_every_page_fits_a_phone(browser, app_server):
+    """At 390 px no page scrolls sideways, and no stepper is wider than its frame."""
+    page = new_page(browser, PHONE)
+    try:
+        for path in PAGES:
+            open_page(page, url(app_server, path))
+            wait_for_elements(page, path)
+            sizes = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+            assert sizes[0] <= sizes[1] + 1, f"/{path} scrolls sideways at {PHONE['width']} px: {sizes}"
+            for f in stepper_frames(page):
+                w, iw = f.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+                assert w <= iw + 1, f"/{path}: stepper content {w} px wide in a {iw} px frame"
+            assert_healthy(page)
     finally:
         page.context.close()

@@ -11,6 +11,8 @@ import torch
 
 from .checkpoint import WEIGHTS_DIR, load_model
 from .cost import rwkv4_flops_per_token, rwkv4_params, rwkv4_state_floats
+from .data import read_corpus, train_val_stories
+from .evaluate import loss_by_position
 from .generate import generate_ids, prompt_to_ids
 from .tokenizer import load_tokenizer
 
@@ -49,7 +51,7 @@ def render(records: dict, samples: dict) -> str:
         "## Data and licence",
         "TinyStories (Ronen Eldan and Yuanzhi Li, *TinyStories: How Small Can Language Models Be and Still Speak "
         "Coherent English?*, arXiv 2305.07759, 2023), licence **CDLA-Sharing-1.0**; the partial offline copy "
-        "described in `../shared/corpus/README.md` (5,059 stories, `tinystories.txt`). Validation: every 20th story "
+        "described in `../shared/corpus/README.md` (`tinystories.txt`). Validation: every 20th story "
         "(index % 20 == 0, `model/data.py`), never trained on. Tokenizer: byte-level BPE with 4,096 tokens trained "
         "on the training stories (`model/weights/tokenizer.json`).",
         "",
@@ -65,7 +67,9 @@ def render(records: dict, samples: dict) -> str:
         f"{2 * g['config']['n_layer'] * g['config']['n_embd']:,} floats per token |",
         f"| trained context | {rc['ctx_len']} tokens | {g['config']['ctx_len']} tokens |",
         f"| training tokens | {r['training']['tokens_seen']:,} | {g['training']['tokens_seen']:,} |",
-        f"| training time (2 CPU cores, the two models trained at once, 1 thread each) | {r['training']['minutes']:.1f} min | {g['training']['minutes']:.1f} min |",
+        f"| training time (wall clock, 2 shared CPU cores, {r['training']['threads']} / {g['training']['threads']} torch thread(s)) "
+        f"| {r['training']['minutes']:.1f} min | {g['training']['minutes']:.1f} min |",
+        f"| peak learning rate | {r['training']['preset']['lr_init']:g} | {g['training']['preset']['lr_init']:g} |",
         f"| **validation loss** (nats/token) | **{r['validation']['loss']:.4f}** | **{g['validation']['loss']:.4f}** |",
         f"| **validation top-1 accuracy** | **{100 * r['validation']['top1']:.2f}%** | **{100 * g['validation']['top1']:.2f}%** |",
         f"| validation tokens scored | {r['validation']['tokens']:,} | {g['validation']['tokens']:,} |",
@@ -75,14 +79,19 @@ def render(records: dict, samples: dict) -> str:
         "was within 5%).",
         "",
         "Training: Adam (β = 0.9, 0.99, ε = 1e-8), linear warm-up then exponential decay from lr_init to lr_final as "
-        "in RWKV-LM, gradient clipping 1.0, random 256-token windows, batch 16, seed 1234; RWKV starts from the "
-        "official v4neo initialisation. Reproduce: `python -m model.train --arch rwkv --preset cpu` and "
-        "`--arch gpt`. Scoring: `python -m model.evaluate` (each validation story from its start, up to the trained "
-        "context).",
+        f"in RWKV-LM, gradient clipping 1.0, random {rc['ctx_len']}-token windows, batch {r['training']['preset']['batch_size']}, "
+        f"seed {r['training']['seed']}; RWKV starts from the official v4neo initialisation. Reproduce: "
+        f"`python -m model.train --arch rwkv --preset cpu` and `python -m model.train --arch gpt --preset cpu "
+        f"--lr-init {g['training']['preset']['lr_init']:g}`. Scoring: `python -m model.evaluate` (each validation story "
+        "from its start, up to the trained context).",
         "",
-        "The transformer uses rotary positions so that it can run past its 256-token training context (the cost race "
-        "reads 2,048 tokens); beyond 256 tokens its predictions degrade because it never saw such distances. "
-        "RWKV has no positions at all; its state carries on.",
+        f"The transformer uses rotary positions so that it can run past its {g['config']['ctx_len']}-token training "
+        "context (the cost race reads 2,048 tokens); RWKV has no positions at all, its state carries on. Measured "
+        "loss by position (validation stories joined into long sequences):",
+        "",
+        "| positions | RWKV loss | transformer loss |",
+        "|---|---|---|",
+        *[f"| {a['from']}–{a['to']} | {a['loss']:.3f} | {b['loss']:.3f} |" for a, b in zip(records['rwkv']['by_position'], records['gpt']['by_position'])],
         "",
         "## Continuations (40 tokens, stop at end of story)",
     ]
@@ -106,9 +115,11 @@ def main() -> None:
     torch.set_grad_enabled(False)
     tok = load_tokenizer()
     records, samples = {}, {}
+    val_ids = [tok.encode(s) for s in train_val_stories(read_corpus())[1]]
     for arch in ("rwkv", "gpt"):
         model, meta = load_model(arch)
         meta["parameters"] = model.num_params()
+        meta["by_position"] = loss_by_position(model, arch, val_ids, tok.eot_id, 1024)
         records[arch] = meta
         samples[arch] = continuations(model, arch, tok)
     out = WEIGHTS_DIR / "MODEL_CARD.md"

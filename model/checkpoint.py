@@ -34,12 +34,21 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def build_model(arch: str, config: dict):
-    if arch == "rwkv":
-        return RWKV(RWKVConfig(**config))
-    if arch == "gpt":
-        return GPT(GPTConfig(**config))
-    raise CheckpointError(f"unknown architecture {arch!r} (expected 'rwkv' or 'gpt')")
+def build_model(arch: str, config: dict, source: str = "checkpoint"):
+    """The model for `arch` built from a config dict; bad configs raise `CheckpointError`."""
+    if arch not in ("rwkv", "gpt"):
+        raise CheckpointError(f"{source}: unknown architecture {arch!r} (expected 'rwkv' or 'gpt')")
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{source}: `config` must be a JSON object, got {type(config).__name__}")
+    cls, cfg_cls = (RWKV, RWKVConfig) if arch == "rwkv" else (GPT, GPTConfig)
+    known = set(cfg_cls.__dataclass_fields__)
+    unknown = sorted(set(config) - known)
+    if unknown:
+        raise CheckpointError(f"{source}: unknown {arch} config field(s) {unknown} (known: {sorted(known)})")
+    try:
+        return cls(cfg_cls(**config))
+    except (TypeError, ValueError, RuntimeError, AssertionError, ZeroDivisionError) as exc:
+        raise CheckpointError(f"{source}: invalid {arch} config {config}: {exc or type(exc).__name__}") from exc
 
 
 def save_model(model, arch: str, path_stem: str | Path, extra: dict | None = None) -> Path:
@@ -73,10 +82,18 @@ def load_model(name_or_path: str | Path = "rwkv", check_hash: bool = True):
     if not meta_path.is_file():
         raise CheckpointError(f"checkpoint config not found: {meta_path}")
     try:
-        meta = json.loads(meta_path.read_text())
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CheckpointError(f"checkpoint config is not valid JSON: {meta_path}") from exc
-    weights = meta_path.parent / meta.get("weights", stem.with_suffix(".safetensors").name)
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"checkpoint config {meta_path} must hold a JSON object, not {type(meta).__name__}")
+    missing = [key for key in ("arch", "config") if key not in meta]
+    if missing:
+        raise CheckpointError(f"checkpoint config {meta_path} lacks {' and '.join(repr(k) for k in missing)}")
+    name = meta.get("weights", stem.with_suffix(".safetensors").name)
+    if not isinstance(name, str) or not Path(name).name:
+        raise CheckpointError(f"checkpoint config {meta_path}: `weights` must be a file name, got {name!r}")
+    weights = meta_path.parent / Path(name).name  # never outside the config's folder
     if not weights.is_file():
         raise CheckpointError(f"weights file not found: {weights}")
     if check_hash and meta.get("sha256") and sha256_file(weights) != meta["sha256"]:
@@ -85,7 +102,7 @@ def load_model(name_or_path: str | Path = "rwkv", check_hash: bool = True):
         tensors = load_file(str(weights))
     except Exception as exc:  # safetensors raises several types for damaged files
         raise CheckpointError(f"cannot read {weights.name}: {exc}") from exc
-    model = build_model(meta["arch"], meta["config"])
+    model = build_model(meta["arch"], meta["config"], meta_path.name)
     try:
         model.load_state_dict(tensors, strict=True)
     except RuntimeError as exc:
@@ -158,7 +175,13 @@ def rwkv_config_from_official(sd: dict, ctx_len: int = DEFAULT_OFFICIAL_CTX, sou
     if any(".time_maa" in k or ".ln_x." in k or ".att.gate." in k for k in sd):
         raise CheckpointError(f"{source}: this is an RWKV-5/6 checkpoint (time_maa/ln_x/gate keys); only RWKV-4 is supported")
     vocab, C = sd["emb.weight"].shape
-    layers = {int(k.split(".")[1]) for k in sd if k.startswith("blocks.")}
+    layers = set()
+    for k in sd:
+        if k.startswith("blocks."):
+            parts = k.split(".")
+            if len(parts) < 3 or not (parts[1].isascii() and parts[1].isdigit()):
+                raise CheckpointError(f"{source}: key {k!r} does not name a layer (expected blocks.N.*)")
+            layers.add(int(parts[1]))
     if not layers:
         raise CheckpointError(f"{source}: no `blocks.N.*` keys")
     n_layer = max(layers) + 1

@@ -282,21 +282,24 @@ def log_contexts(lo: int = 1024, hi: int = 1_048_576, per_octave: int = 1) -> li
 
 
 def human_bytes(n: float) -> str:
-    """Plain units, decimal (as memory is sold): 819200 → '819 KB', 4.1e9 → '4.1 GB'."""
+    """Plain units, decimal (as memory is sold), three significant figures: 819200 → '819 KB',
+    4.1e9 → '4.1 GB', 12 → '12 bytes', 1 → '1 byte'. Used for every byte count the app shows."""
     n = float(n)
     for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
         if abs(n) >= scale:
             v = n / scale
-            return f"{v:.3g} {unit}" if v < 1000 else f"{v:,.0f} {unit}"
-    return f"{n:.0f} bytes"
+            return f"{v:.3g} {unit}" if abs(v) < 1000 else f"{v:,.0f} {unit}"
+    return f"{n:.0f} byte" + ("" if round(n) == 1 else "s")
 
 
 def human_count(n: float) -> str:
-    """1234 → '1,234'; 2.5e9 → '2.5 billion'; 3e12 → '3 trillion'."""
+    """Counts in words for large powers of ten: 1234 → '1,234'; 2.5e9 → '2.5 billion';
+    1e11 → '100 billion'; 3e12 → '3 trillion'. Used for parameters and FLOPs (axis ticks too)."""
     n = float(n)
     for word, scale in (("trillion", 1e12), ("billion", 1e9), ("million", 1e6)):
         if abs(n) >= scale:
-            return f"{n / scale:.3g} {word}"
+            v = n / scale
+            return f"{v:.3g} {word}" if abs(v) < 1000 else f"{v:,.0f} {word}"
     return f"{n:,.0f}"
 
 

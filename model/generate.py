@@ -67,11 +67,12 @@ def iter_generate(model, arch: str, prompt_ids: list[int], n: int, temperature: 
         else:
             generator.manual_seed(seed)
     if arch == "rwkv":
-        logits, state = model(torch.tensor([prompt_ids], dtype=torch.long))  # (1, T, V), (1, L, 5, C)
+        device = model.emb.weight.device
+        logits, state = model(torch.tensor([prompt_ids], dtype=torch.long, device=device))  # (1, T, V), (1, L, 5, C)
         logits, state = logits[0, -1], state[0]
         advance = model.step
     elif arch == "gpt":
-        state = model.new_cache()
+        state = model.new_cache()  # updated in place by each step (fresh per call, never shared)
         for token in prompt_ids:
             logits, state = model.step(token, state)
         advance = model.step

@@ -42,7 +42,7 @@ class GPTConfig:
 
 def rope_tables(positions: torch.Tensor, head_dim: int, base: float):
     """cos, sin of shape (T, head_dim/2) for the given integer positions."""
-    inv_freq = 1.0 / (base ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim))
+    inv_freq = 1.0 / (base ** (torch.arange(0, head_dim, 2, dtype=torch.float32, device=positions.device) / head_dim))
     angles = positions.float()[:, None] * inv_freq[None, :]
     return torch.cos(angles), torch.sin(angles)
 
@@ -96,29 +96,79 @@ class Block(nn.Module):
         return x + self.mlp(self.ln2(x))
 
 
-@dataclass
 class KVCache:
-    """Keys (after rotary) and values of every token read so far, per layer: (H, T, hd) each."""
+    """Keys (after rotary) and values of every token read so far, per layer.
 
-    keys: list[torch.Tensor]
-    values: list[torch.Tensor]
+    Each layer holds a preallocated buffer of shape (H, capacity, hd) for keys and one for values;
+    the first `length` positions are filled. When a step finds the buffers full, every layer's
+    capacity doubles (one copy, amortised O(1) per token), so a step never copies the whole cache
+    the way `torch.cat` on every token would. Attention reads `buf[:, :length]`.
+
+    `GPT.step` writes into this object and returns it: the cache passed in is changed. A caller
+    that wants to branch (continue one prefix two ways) must `copy()` the cache first.
+
+    Example:
+        >>> c = KVCache(n_layer=1, n_head=2, head_dim=4, capacity=2)
+        >>> c.length, c.capacity, c.bytes_per_layer()
+        (0, 2, 0)
+    """
+
+    def __init__(self, n_layer: int, n_head: int, head_dim: int, capacity: int = 64,
+                 dtype: torch.dtype = torch.float32, device: torch.device | str | None = None):
+        capacity = max(1, int(capacity))
+        with torch.no_grad():
+            self.keys = [torch.zeros(n_head, capacity, head_dim, dtype=dtype, device=device) for _ in range(n_layer)]
+            self.values = [torch.zeros(n_head, capacity, head_dim, dtype=dtype, device=device) for _ in range(n_layer)]
+        self.length = 0
 
     @property
-    def length(self) -> int:
-        return 0 if not self.keys or self.keys[0] is None else self.keys[0].shape[1]
+    def capacity(self) -> int:
+        return self.keys[0].shape[1] if self.keys else 0
+
+    @property
+    def n_head(self) -> int:
+        return self.keys[0].shape[0] if self.keys else 0
+
+    def layer_keys(self, i: int) -> torch.Tensor:
+        """(H, length, hd) view of layer i's stored keys."""
+        return self.keys[i][:, : self.length]
+
+    def layer_values(self, i: int) -> torch.Tensor:
+        """(H, length, hd) view of layer i's stored values."""
+        return self.values[i][:, : self.length]
+
+    def reserve(self, needed: int) -> None:
+        """Make room for `needed` positions, doubling the capacity until it fits."""
+        cap = self.capacity
+        if needed <= cap:
+            return
+        while cap < needed:
+            cap *= 2
+        with torch.no_grad():
+            for buffers in (self.keys, self.values):
+                for i, old in enumerate(buffers):
+                    new = torch.zeros(old.shape[0], cap, old.shape[2], dtype=old.dtype, device=old.device)
+                    new[:, : self.length] = old[:, : self.length]
+                    buffers[i] = new
+
+    def copy(self) -> "KVCache":
+        """An independent cache with the same stored keys and values (for branching)."""
+        other = KVCache.__new__(KVCache)
+        other.keys = [k.clone() for k in self.keys]
+        other.values = [v.clone() for v in self.values]
+        other.length = self.length
+        return other
 
     def entries_per_layer(self) -> int:
         """Stored vectors per layer: a key and a value per head per token."""
-        if self.length == 0:
-            return 0
-        H = self.keys[0].shape[0]
-        return 2 * H * self.length
+        return 2 * self.n_head * self.length
 
     def bytes_per_layer(self) -> int:
+        """Bytes of the keys and values actually stored (2·H·length·hd·element size), not capacity."""
         if self.length == 0:
             return 0
         k = self.keys[0]
-        return 2 * k.numel() * k.element_size()
+        return 2 * k.shape[0] * self.length * k.shape[2] * k.element_size()
 
     def total_bytes(self) -> int:
         return self.bytes_per_layer() * len(self.keys)
@@ -157,52 +207,61 @@ class GPT(nn.Module):
     def forward(self, idx: torch.Tensor, start_pos: int = 0):
         """idx (B, T) → logits (B, T, V), without a cache."""
         B, T = idx.shape
-        cos, sin = rope_tables(torch.arange(start_pos, start_pos + T), self.cfg.head_dim, self.cfg.rope_base)
+        positions = torch.arange(start_pos, start_pos + T, device=idx.device)
+        cos, sin = rope_tables(positions, self.cfg.head_dim, self.cfg.rope_base)
         x = self.wte(idx)
         for block in self.blocks:
             x = block(x, cos, sin)
         return self.head(self.ln_f(x))
 
-    def new_cache(self) -> KVCache:
-        return KVCache(keys=[None] * self.cfg.n_layer, values=[None] * self.cfg.n_layer)
+    def new_cache(self, capacity: int = 64) -> KVCache:
+        """An empty KV cache on the model's device and dtype; grows past `capacity` by doubling."""
+        w = self.wte.weight
+        return KVCache(self.cfg.n_layer, self.cfg.n_head, self.cfg.head_dim, capacity, w.dtype, w.device)
 
     @torch.inference_mode()
     def step(self, token: int, cache: KVCache, trace: bool = False, top_k: int = 5):
-        """One token with a KV cache. Returns (logits (V,), cache[, GPTStepTrace]); the cache grows by one."""
+        """One token with a KV cache. Returns (logits (V,), cache[, GPTStepTrace]).
+
+        The cache is updated in place (its length grows by one) and the same object is returned:
+        the cache passed in no longer describes the old prefix. Call `cache.copy()` first to branch.
+        """
         cfg = self.cfg
         H, hd, C = cfg.n_head, cfg.head_dim, cfg.n_embd
         pos = cache.length
-        cos, sin = rope_tables(torch.tensor([pos]), hd, cfg.rope_base)
+        cache.reserve(pos + 1)
+        cos, sin = rope_tables(torch.tensor([pos], device=self.wte.weight.device), hd, cfg.rope_base)
         x = self.wte.weight[token][None, :]  # (1, C)
-        keys, values, attn_maps = list(cache.keys), list(cache.values), []
+        attn_maps = []
+        scale = 1.0 / math.sqrt(hd)
         for i, block in enumerate(self.blocks):
             h = block.ln1(x)
             q, k, v = (block.attn.qkv.weight @ h[0]).split(C)
             q = apply_rope(q.view(H, 1, hd), cos, sin)  # (H, 1, hd)
-            k = apply_rope(k.view(H, 1, hd), cos, sin)
-            v = v.view(H, 1, hd)
-            keys[i] = k if keys[i] is None else torch.cat([keys[i], k], dim=1)
-            values[i] = v if values[i] is None else torch.cat([values[i], v], dim=1)
-            scores = (q @ keys[i].transpose(1, 2)) / math.sqrt(hd)  # (H, 1, t+1)
+            cache.keys[i][:, pos] = apply_rope(k.view(H, 1, hd), cos, sin)[:, 0]
+            cache.values[i][:, pos] = v.view(H, hd)
+            keys = cache.keys[i][:, : pos + 1]  # (H, t+1, hd), a view: no copy
+            values = cache.values[i][:, : pos + 1]
+            scores = (q @ keys.transpose(1, 2)) * scale  # (H, 1, t+1)
             weights = torch.softmax(scores, dim=-1)
-            y = (weights @ values[i]).reshape(1, C)  # heads side by side
+            y = (weights @ values).reshape(1, C)  # heads side by side
             x = x + block.attn.proj(y)
             x = x + block.mlp(block.ln2(x))
             if trace:
                 attn_maps.append(weights[:, 0].clone())
+        cache.length = pos + 1
         logits = self.head(self.ln_f(x))[0]
-        new_cache = KVCache(keys=keys, values=values)
         if not trace:
-            return logits, new_cache
+            return logits, cache
         probs = torch.softmax(logits.float(), dim=-1)
         top = torch.topk(probs, top_k)
         st = GPTStepTrace(
             token=int(token), position=pos, attention=attn_maps,
-            cache_entries_per_layer=new_cache.entries_per_layer(),
-            cache_bytes_per_layer=new_cache.bytes_per_layer(),
+            cache_entries_per_layer=cache.entries_per_layer(),
+            cache_bytes_per_layer=cache.bytes_per_layer(),
             top_ids=top.indices.tolist(), top_probs=top.values.tolist(),
         )
-        return logits, new_cache, st
+        return logits, cache, st
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())

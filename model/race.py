@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import platform
+import threading
 import time
 
 import torch
@@ -139,6 +140,7 @@ def measure_race(rwkv, gpt, token_ids, every: int = 1, warmup: int = 8, threads:
         "every": every,
         "dtype": str(state.dtype).replace("torch.", ""),
     }
+    machine["unix_time"] = time.time()  # when the race finished: the page says how long ago that was
     out["machine"] = machine
     return out
 
@@ -205,12 +207,72 @@ def summary_at(result: dict, points=(256, 1024, 2048), window: int = 64) -> list
 
 
 def rolling_median(values, window: int = 33) -> list[float]:
-    """Centred rolling median (window shrinks at the ends); for a labelled overlay on raw timings."""
+    """Centred rolling median (window shrinks at the ends); for a labelled overlay on raw timings.
+    The one implementation: `app.figures_cost.ms_per_token_figure` uses it too."""
     import statistics
 
     vals = list(values)
-    h = window // 2
+    h = max(1, int(window)) // 2
     return [statistics.median(vals[max(0, i - h): i + h + 1]) for i in range(len(vals))]
+
+
+class RaceDesk:
+    """Who may race, and when: one per server process (the page keeps it in `st.cache_resource`).
+
+    - `lock`: held while a race runs, so races run one at a time (simultaneous races would spoil each
+      other's timings, and on a small server 60 visitors could otherwise start 60 races).
+    - a run number per race length, shared by every visitor: the page shows the result cached under
+      (length, `latest(length)`), so a visitor's first look shows the latest measurement, whoever made it.
+    - `request_fresh(length)`: a new run number only if the last race of that length started at
+      least `min_gap_s` seconds ago; otherwise the latest one stays, and how long ago it ran.
+
+    Example:
+        >>> desk = RaceDesk(min_gap_s=30, clock=iter([0.0, 10.0, 45.0]).__next__)
+        >>> desk.latest(256)
+        0
+        >>> desk.started(256)          # the first visit's automatic race (clock: 0 s)
+        >>> desk.request_fresh(256)    # 10 s later: too soon, keep run 0
+        (0, 10.0)
+        >>> desk.request_fresh(256)    # 45 s after the race: a fresh run
+        (1, None)
+    """
+
+    min_gap_s: float = 30.0
+
+    def __init__(self, min_gap_s: float | None = None, clock=time.monotonic):
+        if min_gap_s is not None:
+            self.min_gap_s = min_gap_s
+        self.lock = threading.Lock()  # held while a race runs
+        self._book = threading.Lock()  # guards the two dicts below (held only for microseconds)
+        self._runs: dict[int, int] = {}  # length -> latest run number
+        self._started: dict[int, float] = {}  # length -> clock() when its latest race started
+        self._clock = clock
+
+    def latest(self, n_tokens: int) -> int:
+        """The run number whose result every visitor sees for this length (0: the automatic first run)."""
+        with self._book:
+            return self._runs.get(n_tokens, 0)
+
+    def started(self, n_tokens: int) -> None:
+        """Record that a race of this length starts now (call it with `lock` held)."""
+        with self._book:
+            self._started[n_tokens] = self._clock()
+
+    def request_fresh(self, n_tokens: int) -> tuple[int, float | None]:
+        """(run number to show, None) for a fresh run, or (latest run number, seconds since its race
+        started) when that was less than `min_gap_s` ago."""
+        with self._book:
+            now = self._clock()
+            last = self._started.get(n_tokens)
+            if last is not None and now - last < self.min_gap_s:
+                return self._runs.get(n_tokens, 0), now - last
+            run = self._runs[n_tokens] = self._runs.get(n_tokens, 0) + 1
+            self._started[n_tokens] = now  # reserve: a second press right after this one waits too
+            return run, None
+
+    def busy(self) -> bool:
+        """A race is running right now (a new one would wait for it)."""
+        return self.lock.locked()
 
 
 if __name__ == "__main__":

@@ -3,12 +3,15 @@
     python -m model.train --arch rwkv --preset cpu                  # the shipped RWKV (2 CPU cores)
     python -m model.train --arch gpt  --preset cpu                  # the same-size transformer
     python -m model.train --arch rwkv --preset tiny --corpus my.txt --out /tmp/mine
-    python -m model.train --arch rwkv --preset gpu --corpus hf:roneneldan/TinyStories   # internet
+    python -m model.train --arch rwkv --preset gpu --corpus hf:roneneldan/TinyStories   # internet, GPU
 
 Both architectures see the same token stream (same seed, same windows) for the same number of
 tokens. Optimiser: Adam (β = 0.9, 0.99, ε = 1e-8, no weight decay), as RWKV-LM; learning rate: a
 linear warm-up, then the exponential decay from lr_init to lr_final that RWKV-LM uses. RWKV starts
 from the official v4neo initialisation (`RWKV.init_official`).
+
+`--device` (default: `cuda` when available, else `cpu`) holds the model, the batches and the
+final validation; the checkpoint is always written from CPU copies of the weights.
 """
 from __future__ import annotations
 
@@ -81,15 +84,25 @@ def token_stream(stories_ids: list[list[int]], eot: int) -> np.ndarray:
     return out
 
 
-def batch_at(stream: np.ndarray, rng: np.random.Generator, batch_size: int, ctx_len: int):
+def batch_at(stream: np.ndarray, rng: np.random.Generator, batch_size: int, ctx_len: int, device=None):
     starts = rng.integers(0, len(stream) - ctx_len - 1, size=batch_size)
     rows = np.stack([stream[s : s + ctx_len + 1] for s in starts])
     t = torch.from_numpy(rows)
+    if device is not None and torch.device(device).type != "cpu":
+        t = t.to(device, non_blocking=True)
     return t[:, :-1], t[:, 1:]
 
 
+def default_device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def train(arch: str, preset: Preset, corpus=None, out_stem=None, seed: int = 1234, threads: int | None = None,
-          progress: bool = True, tokenizer_path=TOKENIZER_PATH) -> dict:
+          progress: bool = True, tokenizer_path=TOKENIZER_PATH, device: str | torch.device = "cpu") -> dict:
+    """Train one model; `device` holds the model and batches (the saved checkpoint is CPU tensors)."""
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"device {device} requested but CUDA is not available")
     if threads:
         torch.set_num_threads(threads)
     random.seed(seed)
@@ -102,7 +115,7 @@ def train(arch: str, preset: Preset, corpus=None, out_stem=None, seed: int = 123
         val_stories = val_stories[: preset.val_stories]
     stream = token_stream([tok.encode(s) for s in train_stories], tok.eot_id)
     val_ids = [tok.encode(s) for s in val_stories]
-    model = model_for(arch, preset, tok.vocab_size)
+    model = model_for(arch, preset, tok.vocab_size).to(device)
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=preset.lr_init, betas=(0.9, 0.99), eps=1e-8)
     tokens_per_step = preset.batch_size * preset.ctx_len
@@ -119,7 +132,7 @@ def train(arch: str, preset: Preset, corpus=None, out_stem=None, seed: int = 123
     for step in range(total_steps):
         for group in opt.param_groups:
             group["lr"] = lr_at(step, total_steps, preset)
-        x, y = batch_at(stream, rng, preset.batch_size, preset.ctx_len)
+        x, y = batch_at(stream, rng, preset.batch_size, preset.ctx_len, device)
         logits = model(x)[0] if arch == "rwkv" else model(x)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
         opt.zero_grad(set_to_none=True)
@@ -138,12 +151,13 @@ def train(arch: str, preset: Preset, corpus=None, out_stem=None, seed: int = 123
     minutes = (time.time() - start) / 60
     if arch == "rwkv":
         model.invalidate_cache()
-    val = evaluate_stories(model, arch, val_ids, tok.eot_id, preset.ctx_len)
+    val = evaluate_stories(model, arch, val_ids, tok.eot_id, preset.ctx_len, device=device)
     record = {
         "training": {
             "preset": {k: getattr(preset, k) for k in preset.__dataclass_fields__},
             "seed": seed,
             "threads": torch.get_num_threads(),
+            **({"device": str(device)} if device.type != "cpu" else {}),
             "steps": total_steps,
             "tokens_seen": total_steps * tokens_per_step,
             "corpus_tokens": int(len(stream)),
@@ -168,14 +182,19 @@ def main(argv=None) -> None:
     parser.add_argument("--lr-init", type=float, default=None, help="override the preset's peak learning rate")
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--device", default=None,
+                        help="torch device for training and validation (default: cuda if available, else cpu)")
     args = parser.parse_args(argv)
+    device = args.device or default_device()
+    if torch.device(device).type == "cuda" and not torch.cuda.is_available():
+        parser.error(f"--device {device}: CUDA is not available on this machine")
     preset = PRESETS[args.preset]
     if args.tokens:
         preset = replace(preset, tokens=args.tokens)
     if args.lr_init:
         preset = replace(preset, lr_init=args.lr_init)
     out = args.out or str(WEIGHTS_DIR / args.arch)
-    result = train(args.arch, preset, args.corpus, out, args.seed, args.threads)
+    result = train(args.arch, preset, args.corpus, out, args.seed, args.threads, device=device)
     print(f"saved {out}.safetensors; validation {result['validation']}; {result['training']['minutes']} min")
 
 

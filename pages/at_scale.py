@@ -33,8 +33,9 @@ ctx_label = fc.tokens_label(context)
 
 st.subheader(f"One conversation of {ctx_label} tokens, {size_name} model")
 m1, m2, m3 = st.columns(3)
-m1.metric("RWKV memory per conversation", fc.bytes_label(n["rwkv_bytes"]), "same at any length", delta_color="off", delta_arrow="off")
-m2.metric("Transformer memory per conversation", fc.bytes_label(n["transformer_bytes"]),
+m1.metric("RWKV memory per conversation", cost.human_bytes(n["rwkv_bytes"]), "same at any length",
+          delta_color="off", delta_arrow="off")
+m2.metric("Transformer memory per conversation", cost.human_bytes(n["transformer_bytes"]),
           f"{n['memory_ratio']:,.0f}× RWKV's", delta_color="off", delta_arrow="off")
 m3.metric(f"Conversations on one {tx.GPU_GB:g} GB GPU", f"{n['rwkv_per_gpu']:,} vs {n['transformer_per_gpu']:,}",
           "RWKV vs transformer", delta_color="off", delta_arrow="off")
@@ -88,9 +89,9 @@ with for_builders("For builders: the formulas and the assumptions", "model/cost.
         [{"size": r["name"], "layers": r["n_layer"], "width": r["d_model"],
           "RWKV params": cost.human_count(r["rwkv_params"]),
           "transformer params": cost.human_count(r["transformer_params"]),
-          "RWKV state": fc.bytes_label(r["rwkv_state_bytes"]),
-          "KV per token": fc.bytes_label(r["kv_bytes_per_token"]),
-          "KV per token, GQA": fc.bytes_label(r["kv_bytes_per_token_gqa"])} for r in cost.size_table()],
+          "RWKV state": cost.human_bytes(r["rwkv_state_bytes"]),
+          "KV per token": cost.human_bytes(r["kv_bytes_per_token"]),
+          "KV per token, GQA": cost.human_bytes(r["kv_bytes_per_token_gqa"])} for r in cost.size_table()],
         hide_index=True,
     )
     st.markdown("Deep link: `?size=7B&context=32768&gqa=on`.")

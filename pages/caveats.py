@@ -3,7 +3,7 @@ import streamlit as st
 
 from app import texts_cost as tx
 from app.glossary import with_tooltips
-from app.ui import page_header, text
+from app.ui import for_builders, page_header, text
 
 page_header(
     "Claims and caveats",
@@ -95,6 +95,35 @@ if facts:
 else:
     st.info("The trained models are not installed here; pages that need them use untrained stand-ins.",
             icon="ℹ️")
+
+with for_builders("For builders: state size vs KV cache, and where the claims are in the papers",
+                  "model/cost.py: rwkv4_state_bytes, kv_cache_bytes"):
+    st.markdown("RWKV-4's state: per layer, 5 vectors of width $D$: the previous token's input to time mixing "
+                "and to channel mixing (token shift), and the running numerator $a$, denominator $b$ and "
+                "maximum $p$ of the WKV average, eq. (14), kept as in the paper's appendix D (RWKV paper, arXiv "
+                "2305.13048). None of it depends on the number of tokens $t$ read:")
+    st.latex(r"M_{\text{RWKV}} = 5 \cdot L \cdot D \cdot \beta \quad\text{bytes, for every } t")
+    st.markdown("A transformer's KV cache: one key and one value vector per head, per layer, per token "
+                "(vLLM paper arXiv 2309.06180 §3, which gives 800 KB per token for OPT-13B). With GQA "
+                "(arXiv 2305.13245) only $n_{kv} < n_{heads}$ key/value heads are stored:")
+    st.latex(r"M_{\text{KV}}(t) = 2 \cdot L \cdot n_{kv} \cdot d_{head} \cdot \beta \cdot t")
+    st.markdown("$L$: layers; $D = n_{heads} \\cdot d_{head}$: width; $\\beta$: bytes per number (fp32 4, fp16 2). "
+                "Work per token: RWKV $2(VD + 13D^2L)$, the same at every $t$ (arXiv 2305.13048 Table 2); the "
+                "transformer $2(VD + 12D^2L) + 4LtD$, growing with $t$ (Kaplan et al. arXiv 2001.08361 eq. 2.2, "
+                "with both attention products counted). The At scale page applies these to real sizes.")
+    st.markdown(
+        "Where the claims and caveats above are in the papers:\n"
+        "- Quality roughly on par at the same size: RWKV paper §5 (Evaluations) and its appendix of "
+        "zero-shot results; cost per token: §4, Table 2.\n"
+        "- Forgetting details and sensitivity to prompt wording: the RWKV paper's Limitations section, and "
+        "its appendix on prompt construction (the rewording experiment).\n"
+        "- Recall gap of fixed-size memories: Zoology (arXiv 2312.04927), the multi-query associative recall "
+        "(MQAR) task.\n"
+        "- Copying: Repeat After Me (arXiv 2402.01032), its theory (a fixed-size state cannot copy a string "
+        "longer than it can hold) and its copying experiments.\n"
+        "- Later designs: Eagle and Finch (arXiv 2404.05892) for matrix-valued states and data-dependent "
+        "decay; RWKV-7 (arXiv 2503.14456) for the delta-rule update."
+    )
 
 st.header("Sources")
 st.markdown(

@@ -2,43 +2,59 @@
 import streamlit as st
 
 from app import figures_cost as fc
+from app import loaders
 from app import texts_cost as tx
 from app.glossary import with_tooltips
 from app.ui import chart, for_builders, page_header, text
-from model.race import summary_at
+from model.checkpoint import CheckpointError
+from model.cost import human_bytes
+from model.race import RaceDesk, summary_at
+
+STAND_IN_NOTE = ("The trained models are not installed here, so the race uses untrained models of the same "
+                 "size. Their guesses are nonsense, but each step costs exactly the same work.")
 
 
 @st.cache_resource(show_spinner=False)
-def race_models():
-    """(rwkv, gpt, tokenizer or None, note): shipped weights if present, else random ones."""
-    from model.checkpoint import CheckpointError, load_model
+def race_desk() -> RaceDesk:
+    """One per server process, shared by every visitor: races take turns; fresh runs at most every 30 s."""
+    return RaceDesk()
+
+
+@st.cache_resource(show_spinner=False)
+def _stand_in_models():
+    """Untrained models of the shipped size, for a server without the weights (same cost per step)."""
     from model.gpt import GPT, GPTConfig
     from model.rwkv import RWKV, RWKVConfig
 
-    try:
-        rwkv, _ = load_model("rwkv")
-        gpt, _ = load_model("gpt")
-        note = None
-    except CheckpointError:
-        rwkv, gpt = RWKV(RWKVConfig()).init_official().eval(), GPT(GPTConfig()).eval()
-        note = ("The trained models are not installed here, so the race uses untrained models of the same "
-                "size. Their guesses are nonsense, but each step costs exactly the same work.")
-    try:
-        from model.tokenizer import load_tokenizer
+    return RWKV(RWKVConfig()).init_official().eval(), GPT(GPTConfig()).eval()
 
-        tok = load_tokenizer()
-    except Exception:  # no tokenizer file: race_tokens uses stand-in ids (same cost)
+
+def race_models():
+    """(rwkv, gpt, tokenizer or None, note or None): the app's shared models (`app.loaders`), or
+    untrained stand-ins with a note when the weights cannot be loaded."""
+    try:
+        rwkv, gpt, note = loaders.rwkv_model(), loaders.gpt_model(), None
+    except (CheckpointError, OSError):  # weights missing or unreadable
+        (rwkv, gpt), note = _stand_in_models(), STAND_IN_NOTE
+    try:
+        tok = loaders.tokenizer()
+    except Exception:  # no tokenizer file: race_tokens uses stand-in ids (same cost per step)
         tok = None
     return rwkv, gpt, tok, note
 
 
 @st.cache_data(show_spinner=False, max_entries=12)
 def run_race(n_tokens: int, run: int = 0) -> dict:
-    """Measured once per (length, run) and shared by every visitor; `run` > 0 is a fresh measurement."""
+    """Measured once per (length, run number) and shared by every visitor; the run number comes from
+    `race_desk()`, so a new one means someone pressed "Measure again". One race at a time."""
     from model.race import measure_race, race_tokens
 
     rwkv, gpt, tok, _ = race_models()
-    return measure_race(rwkv, gpt, race_tokens(n_tokens, tok, rwkv.cfg.vocab_size), every=1)
+    ids = race_tokens(n_tokens, tok, rwkv.cfg.vocab_size)
+    desk = race_desk()
+    with desk.lock:
+        desk.started(n_tokens)
+        return measure_race(rwkv, gpt, ids, every=1)
 
 
 page_header("The cost race", tx.RACE_LEAD)
@@ -46,6 +62,7 @@ page_header("The cost race", tx.RACE_LEAD)
 n_tokens, problem = tx.parse_tokens_param(st.query_params.get("tokens"))
 if problem:
     st.info(problem, icon="ℹ️")
+    st.query_params["tokens"] = str(n_tokens)  # the address bar holds the view actually shown
 
 choices = sorted(set(tx.RACE_CHOICES) | {n_tokens})
 picked = st.select_slider("How many tokens to race", options=choices, value=n_tokens,
@@ -55,11 +72,16 @@ if picked != n_tokens:
     n_tokens = picked
     st.query_params["tokens"] = str(picked)
 
-run = st.session_state.get("race_run", 0)
-if st.button("Measure again", help="Run a fresh race on this machine instead of showing the last one."):
-    run = st.session_state["race_run"] = run + 1
+desk = race_desk()
+run, too_soon = desk.latest(n_tokens), None
+if st.button("Measure again", help="Run a fresh race on this machine instead of showing the latest one "
+                                   f"(at most one every {desk.min_gap_s:.0f} seconds for each length)."):
+    run, too_soon = desk.request_fresh(n_tokens)
+if too_soon is not None:
+    st.info(tx.race_too_soon_note(n_tokens, too_soon, desk.min_gap_s), icon="⏱️")
 
-with st.spinner(f"Racing both models through {n_tokens:,} tokens on this computer (a few seconds)…"):
+spinner = tx.RACE_WAITING if desk.busy() else tx.RACE_RUNNING
+with st.spinner(spinner.format(n=n_tokens)):
     result = run_race(n_tokens, run)
 _, _, _, weights_note = race_models()
 if weights_note:
@@ -72,13 +94,13 @@ rows = summary_at(result, points=sorted({p for p in (256, 1024, 2048, toks[-1]) 
 last = rows[-1]
 c1, c2 = st.columns(2)
 c1.metric(f"RWKV after {last['tokens']:,} tokens", f"{last['rwkv_ms']:.2f} ms per token",
-          f"holds {fc.bytes_label(last['rwkv_bytes'])}", delta_color="off", delta_arrow="off")
+          f"holds {human_bytes(last['rwkv_bytes'])}", delta_color="off", delta_arrow="off")
 c2.metric(f"Transformer after {last['tokens']:,} tokens", f"{last['gpt_ms']:.2f} ms per token",
-          f"holds {fc.bytes_label(last['gpt_bytes'])}", delta_color="off", delta_arrow="off")
+          f"holds {human_bytes(last['gpt_bytes'])}", delta_color="off", delta_arrow="off")
 text(tx.race_headline(last))
 
 ctx_len = result["config"]["gpt"]["ctx_len"]
-fig = fc.memory_held_figure(toks, result["rwkv"]["bytes"], result["gpt"]["bytes"])
+fig = fc.race_memory_figure(toks, result["rwkv"]["bytes"], result["gpt"]["bytes"])
 fc.add_trained_context_marker(fig, ctx_len)
 chart(fig, "the blue line is RWKV's [[state]]: flat, the same box after every token. The dashed line is the "
            "transformer's [[KV cache]]: it grows by the same amount with every token read.", key="race_memory")
@@ -98,7 +120,7 @@ st.subheader("Read the numbers")
 st.dataframe(
     [{"tokens read": r["tokens"], "RWKV ms/token (median)": round(r["rwkv_ms"], 3),
       "transformer ms/token (median)": round(r["gpt_ms"], 3),
-      "RWKV holds": fc.bytes_label(r["rwkv_bytes"]), "transformer holds": fc.bytes_label(r["gpt_bytes"]),
+      "RWKV holds": human_bytes(r["rwkv_bytes"]), "transformer holds": human_bytes(r["gpt_bytes"]),
       "RWKV total s": round(r["rwkv_cumulative_s"], 2), "transformer total s": round(r["gpt_cumulative_s"], 2)}
      for r in rows],
     hide_index=True,
@@ -133,4 +155,6 @@ with for_builders("For builders: what is measured and the formulas", "model/race
         f"{result['gpt']['flops'][0]:,} at the first token and {result['gpt']['flops'][-1]:,} at token {toks[-1]:,}."
     )
     st.markdown("Deep link: add `?tokens=N` (64 to 4,096) to this page's address. Measurements are cached per "
-                "length and shared by all visitors until someone presses *Measure again*.")
+                "length and shared by all visitors until someone presses *Measure again*. Races run one at a "
+                f"time (one lock per server process), and a fresh race of the same length starts at most every "
+                f"{desk.min_gap_s:.0f} s; a press sooner shows the latest measurement.")

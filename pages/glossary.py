@@ -5,7 +5,7 @@ The search text is only used to filter; it is never shown back, so it cannot inj
 import streamlit as st
 
 from app.glossary import TERMS
-from app.ui import page_header
+from app.ui import for_builders, page_header
 
 page_header("Glossary", "Every term this app uses, in one or two plain sentences. Hover over an underlined "
                         "word on any page to see the same text.")
@@ -31,3 +31,17 @@ for term in shown:
         st.subheader(letter)
     # our own text (glossary entries), plain Markdown, no HTML
     st.markdown(f"**{term}** — {TERMS[term]}")
+
+with for_builders("For builders: where these definitions live and how to add a term", "app/glossary.py: TERMS"):
+    # our own text; it shows the marker syntax inside code spans, so it is not run through the tooltips
+    st.markdown(
+        "This page and the dotted-underline hover help on every page read the same dictionary, `TERMS` in "
+        "`app/glossary.py`: change a definition there and both change.\n\n"
+        "To use a term in a page's text, write it between double square brackets, for example `[[state]]`, "
+        "or `[[states|state]]` to show other words for the same entry (a plural 's' is also accepted). "
+        "Text passed to `app.ui.text` or `app.ui.caption`, or through `app.glossary.with_tooltips`, turns "
+        "each marker into a hover definition and escapes any other HTML.\n\n"
+        "To add a term, add one plain sentence or two to `TERMS`. The unit test "
+        "`tests/test_app_units.py::test_glossary_covers_terms_used_in_pages` scans `pages/` and `app/` for "
+        "markers and fails on any term that `TERMS` does not define."
+    )

@@ -6,7 +6,9 @@ import torch
 
 from model import cost
 from model.gpt import GPT, GPTConfig
-from model.race import measure_race, race_tokens, rolling_median, summary_at, machine_description
+from app.escape import user_text
+from app.texts_cost import parse_scale_params, parse_tokens_param, race_machine_label, time_ago
+from model.race import RaceDesk, machine_description, measure_race, race_tokens, rolling_median, summary_at
 from model.rwkv import RWKV, RWKVConfig
 
 
@@ -103,6 +105,7 @@ def test_log_contexts_and_labels():
     assert cost.human_bytes(819_200) == "819 KB"
     assert cost.human_bytes(8e9) == "8 GB"
     assert cost.human_count(2.5e9) == "2.5 billion"
+    assert cost.human_bytes(12) == "12 bytes" and cost.human_bytes(1) == "1 byte"
 
 
 def test_size_table_and_at_scale_numbers():
@@ -154,6 +157,7 @@ def test_measure_race_structure(tiny_models):
     assert res["gpt"]["bytes"] == [cost.kv_cache_bytes(t, 2, 2, 16, 4) for t in res["tokens"]]
     assert res["gpt"]["flops"][-1] > res["gpt"]["flops"][0]
     assert res["machine"]["torch_threads"] == 1
+    assert isinstance(res["machine"]["unix_time"], float)
     json.dumps(res)  # plain data only
 
 
@@ -174,3 +178,120 @@ def test_rolling_median_and_machine():
     assert rolling_median([1, 100, 1, 1, 1], 3) == [50.5, 1, 1, 1, 1]
     m = machine_description()
     assert m["cores"] >= 1 and m["cpu"]
+
+
+def test_measure_race_restores_threads_after_an_error(tiny_models):
+    r, g = tiny_models
+    threads = torch.get_num_threads()
+    with pytest.raises(Exception):
+        measure_race(r, g, [10_000], threads=2)  # token id outside the vocabulary: the step fails
+    assert torch.get_num_threads() == threads
+
+
+# ------------------------------------------------------------------ one race at a time
+
+
+def test_race_desk_throttles_fresh_runs_per_length():
+    clock = [0.0]
+    desk = RaceDesk(min_gap_s=30, clock=lambda: clock[0])
+    assert desk.latest(256) == 0 and desk.request_fresh(256) == (1, None)  # nothing ran yet: fresh
+    clock[0] = 10.0
+    assert desk.request_fresh(256) == (1, 10.0)  # too soon: keep showing run 1
+    assert desk.request_fresh(512) == (1, None)  # another length has its own clock
+    clock[0] = 40.0
+    assert desk.request_fresh(256) == (2, None) and desk.latest(256) == 2
+    desk.started(256)  # the race itself starts (e.g. after waiting for the lock)
+    clock[0] = 50.0
+    assert desk.request_fresh(256) == (2, 10.0)
+
+
+def test_race_desk_one_fresh_run_for_many_simultaneous_presses():
+    import threading
+
+    desk = RaceDesk(min_gap_s=30)
+    results, barrier = [], threading.Barrier(16)
+
+    def press():
+        barrier.wait()
+        results.append(desk.request_fresh(2048))
+
+    threads = [threading.Thread(target=press) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(1 for _, since in results if since is None) == 1
+    assert {run for run, _ in results} == {1}
+
+
+def test_race_desk_lock_serialises_races():
+    import threading
+    import time
+
+    desk = RaceDesk()
+    inside, overlaps = [0], [0]
+
+    def race():
+        with desk.lock:
+            inside[0] += 1
+            overlaps[0] = max(overlaps[0], inside[0])
+            time.sleep(0.01)
+            inside[0] -= 1
+
+    threads = [threading.Thread(target=race) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert overlaps[0] == 1 and not desk.busy()
+
+
+def test_race_labels_say_when():
+    m = {"cpu": "Test CPU", "cores": 2, "torch_threads": 1, "date": "2025-01-01 10:00 UTC", "unix_time": 1000.0}
+    assert race_machine_label(m, now=1150.0).startswith("Measured 2 minutes ago on this machine: Test CPU, 2 cores")
+    assert race_machine_label({k: v for k, v in m.items() if k != "unix_time"}).startswith("Measured on this")
+    assert time_ago(3) == "just now" and time_ago(1) == "just now" and time_ago(61) == "1 minute ago"
+    assert time_ago(12) == "12 seconds ago" and time_ago(2 * 86400) == "2 days ago"
+
+
+# ------------------------------------------------------------------ visitor text in Markdown (app/escape.py)
+
+
+@pytest.mark.parametrize("evil", [
+    "[x](http://e.vil)", "![t](http://e.vil/p.png)", "<img src=x onerror=alert(1)>", "<script>",
+    "**bold** _it_ `code`", "# heading", ":red[alarm] :smile:", "$x^2$", "http://e.vil", "a@e.vil",
+    "[[state]]", "&lt;b&gt;", "~~gone~~", "| a | b |",
+])
+def test_user_text_escapes_markdown_and_html(evil):
+    out = user_text(evil, limit=100)
+    # every ASCII punctuation character is preceded by a backslash: Markdown shows it literally
+    i = 0
+    while i < len(out):
+        if out[i] == "\\":
+            assert out[i + 1] in "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~", out
+            i += 2
+            continue
+        assert out[i] not in "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~", out
+        i += 1
+    assert out.replace("\\", "") == evil  # nothing lost: the visitor sees what they typed
+    for pattern in ("](", "**", "[[", "://", "~~"):  # no two punctuation characters stay adjacent
+        assert pattern not in out
+
+
+def test_user_text_controls_and_length():
+    assert user_text("a\nb\rc\td\x00e\u202ef\u200bg\u2028h") == "a�b�c�d�e�f�g�h"
+    assert user_text("x" * 100) == "x" * 39 + "…" and len(user_text("x" * 100)) == 40
+    assert user_text("x" * 100, limit=5) == "xxxx…"
+    assert user_text("x" * 40) == "x" * 40
+    assert user_text(12.5) == "12\\.5" and user_text(None) == "None"
+    assert user_text("é中文🙂") == "é中文🙂"
+    # shortened first, then escaped: a cut never leaves a dangling backslash
+    assert user_text("abc[def", limit=4) == "abc…"
+
+
+def test_link_parsers_use_user_text():
+    n, msg = parse_tokens_param("![t](http://e.vil/p.png)")
+    assert n == 2048 and "](" not in msg and "!\\[" in msg
+    *_, msgs = parse_scale_params("<img src=x>", "[x](http://e.vil)", "**on**")
+    assert len(msgs) == 3 and all("](" not in m and "**" not in m for m in msgs)
+    assert "\\<img" in msgs[0] and "\\*\\*on\\*\\*" in msgs[2]

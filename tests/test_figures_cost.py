@@ -10,8 +10,8 @@ def _title(fig):
     return fig.layout.title.text
 
 
-def test_memory_held_figure():
-    fig = fc.memory_held_figure([1, 2, 3], [100, 100, 100], [1000, 2000, 3000])
+def test_race_memory_figure():
+    fig = fc.race_memory_figure([1, 2, 3], [100, 100, 100], [1000, 2000, 3000])
     assert isinstance(fig, go.Figure)
     assert [t.name for t in fig.data] == ["RWKV state", "Transformer KV cache"]
     assert fig.data[0].line.color == RWKV_COLOR and fig.data[1].line.color == GPT_COLOR
@@ -63,7 +63,6 @@ def test_flops_at_scale_figure():
     fig = fc.flops_at_scale_figure(curves, "169M", 1024)
     assert list(fig.data[0].y) == [261_250_560, 261_250_560]
     assert fig.layout.yaxis.type == "log" and "100 million" in fig.layout.yaxis.ticktext
-    assert fc.count_label(1e11) == "100 billion" and fc.count_label(1e12) == "1 trillion"
     assert fig.data[1].y[1] > fig.data[1].y[0]
 
 
@@ -78,6 +77,12 @@ def test_gpu_fit_figure_zero_is_labelled():
 
 
 def test_labels():
-    assert fc.bytes_label(819_200) == "819 KB"
-    assert fc.bytes_label(12) == "12 B"
+    # byte and count labels are model.cost's (one set for the whole app)
+    assert cost.human_bytes(819_200) == "819 KB"
+    assert cost.human_bytes(12) == "12 bytes" and cost.human_bytes(1) == "1 byte"
+    assert cost.human_bytes(1.5e15) == "1,500 TB"
+    assert cost.human_count(1e11) == "100 billion" and cost.human_count(1e12) == "1 trillion"
+    assert cost.human_count(1e15) == "1,000 trillion" and cost.human_count(1e5) == "100,000"
+    assert not hasattr(fc, "bytes_label") and not hasattr(fc, "count_label")
+    assert not hasattr(fc, "memory_held_figure")  # renamed race_memory_figure (app.figures has its own)
     assert fc.tokens_label(1024) == "1K" and fc.tokens_label(1 << 20) == "1M" and fc.tokens_label(300) == "300"

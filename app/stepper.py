@@ -214,11 +214,13 @@ _TEMPLATE = r"""<!doctype html>
     if (!window.frameElement || !window.frameElement.isConnected) { detach(); return; }
     const k = e.key;
     if (fromPage) {
-      // On the page itself only what a presenter's clicker sends, and only when nothing has focus,
-      // so keyboard users can still scroll and operate Streamlit's own widgets.
-      const active = window.parent.document.activeElement;
-      if (active && active !== window.parent.document.body) return;
+      // On the page itself only what a presenter's clicker sends (arrows, Page Up/Down), and never
+      // while a control has focus, so Streamlit's own widgets keep their keys.
       if (k !== "ArrowRight" && k !== "ArrowLeft" && k !== "PageDown" && k !== "PageUp") return;
+      const active = window.parent.document.activeElement;
+      if (active && active.closest && active.closest(
+          "button, a[href], input, textarea, select, [contenteditable], [role=slider], [role=listbox], " +
+          "[role=combobox], [role=radio], [role=radiogroup], [role=switch], [role=tab], [role=menu]")) return;
     }
     if (k === " " && tag === "button") return;
     if (k === "ArrowRight" || k === "PageDown" || k === " ") { stop(); go(step + 1); }

@@ -166,7 +166,8 @@ def channel_mixer_figure(trace, layer: int, name: str = "k", n_channels: int = 2
     fig = go.Figure(data=bars(0) if len(trace.ids) else [go.Bar(), go.Bar()])
     fig.frames = [_frame(t, bars(t), [0, 1]) for t in range(len(trace.ids))]
     fig.update_layout(**base_layout(title=f"Layer {layer + 1}, the mixer for the key: {len(chosen)} channels",
-                                    height=height, barmode="stack", legend=dict(orientation="h", y=-0.3)))
+                                    height=height, barmode="stack", margin=dict(l=50, r=20, t=80, b=40),
+                                    legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1)))
     fig.update_xaxes(title="channels, from 'mostly previous token' (left) to 'mostly this token' (right)", tickangle=-45)
     fig.update_yaxes(title="size of the input", range=[0, top])
     return fig
@@ -227,7 +228,7 @@ def half_life_figure(decay: np.ndarray, height: int = 340) -> go.Figure:
             marker=dict(size=7, color=RWKV_COLOR, opacity=0.55), showlegend=False,
             hovertemplate=f"layer {li + 1}: half-life %{{x:.3g}} tokens<extra></extra>"))
     fig.update_layout(**base_layout(title="How long each memory channel remembers", height=height))
-    fig.update_xaxes(type="log", title="half-life in tokens (log scale)")
+    fig.update_xaxes(type="log", dtick=1, title="half-life in tokens (log scale)")
     fig.update_yaxes(title="layer", tickvals=list(range(1, L + 1)), autorange="reversed")
     return fig
 
@@ -278,7 +279,7 @@ def echo_figure(weights: np.ndarray, pieces: list[str], other: np.ndarray | None
     fig.frames = [_frame(t, bars(t), list(range(n_traces)),
                          layout={"xaxis": {"range": [max(0, t - window + 1) + 0.5, t + 1.5]}}) for t in range(T)]
     fig.update_layout(**base_layout(title="While reading this token, who still counts", height=height, barmode="group",
-                                    legend=dict(orientation="h", y=-0.3)))
+                                    margin=dict(l=50, r=20, t=80, b=40), legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1)))
     fig.update_xaxes(title="earlier token (number in the text)", range=[0.5, 1.5])
     fig.update_yaxes(tickformat=".0%", title="share", rangemode="tozero")
     return fig

@@ -47,7 +47,7 @@ gpt_w = loaders.gpt_trace(ids).attention[layer].mean(axis=0)
 stepper([figures.echo_figure(rwkv_w, shown.pieces, gpt_w, "Transformer (attention)")], shown.pieces, start=start)
 ui.caption("at the token being read (orange chip), the share of each earlier token in what RWKV's memory returns "
            "(blue, [[implicit attention]]) and in the same-size [[transformer]]'s [[attention]] (red), layer "
-           f"{layer + 1}, averaged over channels and [[head|heads]]; the last 48 tokens are shown.")
+           f"{layer + 1}, averaged over channels and [[heads|head]]; the last 48 tokens are shown.")
 if abl == "no-decay":
     ui.text("With fading switched off every channel keeps everything, so early tokens keep their weight — and the "
             "model's guesses change, because it was trained to forget.")
@@ -61,7 +61,7 @@ with left:
 with right:
     ui.chart(figures.contribution_heatmap(gpt_w, shown.pieces, f"Transformer layer {layer + 1}: attention"),
              "the same sentence read by the same-size [[transformer]]: its real [[attention]] weights, averaged over its "
-             "[[head|heads]]. It can jump back to any token; RWKV's weights can only fade smoothly.", key="gpt_heat")
+             "[[heads|head]]. It can jump back to any token; RWKV's weights can only fade smoothly.", key="gpt_heat")
 if len(ids) > figures.HEATMAP_MAX_TOKENS:
     st.caption(f"Long text: the heatmaps show the last {figures.HEATMAP_MAX_TOKENS} tokens.")
 

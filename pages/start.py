@@ -7,7 +7,7 @@ from app.texts import CREDITS
 
 ui.page_header(
     "👋 How RWKV reads",
-    "Chatbots like ChatGPT are [[transformer|transformers]]: for every new word they write, they look back at "
+    "Chatbots like ChatGPT are [[transformers|transformer]]: for every new word they write, they look back at "
     "**every** word so far. That gets slower and needs more memory as the conversation grows. "
     "[[RWKV]] is a different design: it reads one [[token]] at a time and keeps a **fixed-size memory** "
     "(its [[state]]), like a person who reads a story once and remembers the gist.",

@@ -74,9 +74,16 @@ def render(records: dict, samples: dict) -> str:
         f"| **validation top-1 accuracy** | **{100 * r['validation']['top1']:.2f}%** | **{100 * g['validation']['top1']:.2f}%** |",
         f"| validation tokens scored | {r['validation']['tokens']:,} | {g['validation']['tokens']:,} |",
         "",
-        f"RWKV's validation loss is {100 * (r['validation']['loss'] / g['validation']['loss'] - 1):+.1f}% relative to "
-        "the transformer's (the paper's claim is that RWKV is competitive at equal size and data; the issue's target "
-        "was within 5%).",
+        f"RWKV's validation loss is {abs(100 * (r['validation']['loss'] / g['validation']['loss'] - 1)):.1f}% "
+        f"{'lower' if r['validation']['loss'] < g['validation']['loss'] else 'higher'} than the transformer's. The paper's "
+        "claim is that RWKV is competitive with a transformer of equal size and data (the project's target was within "
+        "5%); at this toy scale it comes out ahead. The transformer was not tuned beyond a learning-rate sweep "
+        + ", ".join(f"{lr}: {loss:.3f}" for lr, loss in g["training"].get("lr_sweep", {}).items())
+        + " (validation loss; the best is shipped), and RWKV was trained once, so read the gap as indicative.",
+        "",
+        "Training time is wall clock on a shared 2-core machine: other jobs ran beside the RWKV run for most of it. "
+        "Alone, one thread trains RWKV at about 1,500–1,750 tokens/s (its time-step loop is the cost) and the "
+        "transformer at about 3,500 tokens/s, i.e. about 35 and 15 minutes for these token counts.",
         "",
         "Training: Adam (β = 0.9, 0.99, ε = 1e-8), linear warm-up then exponential decay from lr_init to lr_final as "
         f"in RWKV-LM, gradient clipping 1.0, random {rc['ctx_len']}-token windows, batch {r['training']['preset']['batch_size']}, "

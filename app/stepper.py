@@ -31,7 +31,6 @@ class StepperSpec:
     labels: list[str]
     kinds: list[str]
     notes: list[str]
-    start: int = 0
     url_param: str | None = "step"
     play_ms: int = 700
     first_label: str = "Token"
@@ -71,7 +70,7 @@ def display_piece(piece: str) -> str:
 
 
 def build_spec(figures: list[go.Figure], labels: list[str], *, kinds: list[str] | None = None,
-               notes: list[str] | None = None, start: int = 0, url_param: str | None = "step",
+               notes: list[str] | None = None, url_param: str | None = "step",
                play_ms: int = 700) -> StepperSpec:
     n = len(labels)
     for fig in figures:
@@ -83,25 +82,46 @@ def build_spec(figures: list[go.Figure], labels: list[str], *, kinds: list[str] 
         labels=[display_piece(s) for s in labels],
         kinds=kinds or ["prompt"] * n,
         notes=notes or [""] * n,
-        start=max(0, min(start, n - 1)) if n else 0,
         url_param=url_param,
         play_ms=play_ms,
     )
 
 
-def stepper_html(spec: StepperSpec, plotly_src: str = PLOTLY_JS_URL) -> str:
-    return _TEMPLATE.replace("__PLOTLY_SRC__", plotly_src).replace("__DATA__", spec.to_json())
+@dataclass(frozen=True)
+class PreparedStepper:
+    """A stepper ready to draw: its escaped JSON and its height. Cheap to cache and to show again."""
+
+    json: str
+    height: int
+    n_steps: int
+
+
+def prepare(figures: list[go.Figure], labels: list[str], *, kinds=None, notes=None, url_param: str | None = "step",
+            play_ms: int = 700, chip_rows: int = 3) -> PreparedStepper:
+    spec = build_spec(figures, labels, kinds=kinds, notes=notes, url_param=url_param, play_ms=play_ms)
+    height = CONTROLS_HEIGHT + 32 * chip_rows + sum(h + 12 for h in spec.heights)
+    return PreparedStepper(json=spec.to_json(), height=height, n_steps=len(labels))
+
+
+def stepper_html(prepared: PreparedStepper, start: int = 0, plotly_src: str = PLOTLY_JS_URL) -> str:
+    start = max(0, min(int(start), prepared.n_steps - 1)) if prepared.n_steps else 0
+    return (_TEMPLATE.replace("__PLOTLY_SRC__", plotly_src).replace("__START__", str(start))
+            .replace("__DATA__", prepared.json))
+
+
+def show(prepared: PreparedStepper, start: int = 0) -> None:
+    """Draw a prepared stepper in the page: an iframe that shares the app's origin (st.iframe allows scripts
+    and same-origin access), so the JSON escaping and `textContent` are the defence, not a sandbox."""
+    import streamlit as st
+
+    st.iframe(stepper_html(prepared, start), height=prepared.height)
 
 
 def stepper(figures: list[go.Figure], labels: list[str], *, kinds=None, notes=None, start: int = 0,
             url_param: str | None = "step", play_ms: int = 700, chip_rows: int = 3) -> None:
-    """Draw the stepper in the page: an iframe that shares the app's origin (st.iframe allows scripts and
-    same-origin access), so the JSON escaping and `textContent` above are the defence, not a sandbox."""
-    import streamlit as st
-
-    spec = build_spec(figures, labels, kinds=kinds, notes=notes, start=start, url_param=url_param, play_ms=play_ms)
-    height = CONTROLS_HEIGHT + 32 * chip_rows + sum(h + 12 for h in spec.heights)
-    st.iframe(stepper_html(spec), height=height)
+    """Build and draw a stepper in one go (for small, cheap figures; cache `prepare` for big ones)."""
+    show(prepare(figures, labels, kinds=kinds, notes=notes, url_param=url_param, play_ms=play_ms,
+                 chip_rows=chip_rows), start)
 
 
 _TEMPLATE = r"""<!doctype html>
@@ -142,7 +162,7 @@ _TEMPLATE = r"""<!doctype html>
 (function () {
   const spec = JSON.parse(document.getElementById("spec").textContent);
   const n = spec.labels.length;
-  let step = spec.start, timer = null;
+  let step = __START__, timer = null;
   const chipsEl = document.getElementById("chips"), figsEl = document.getElementById("figs");
   const chips = spec.labels.map(function (label, i) {
     const c = document.createElement("span");

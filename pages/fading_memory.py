@@ -1,9 +1,8 @@
 """Fading memory: per-channel decay, half-lives, and how much each earlier token still counts."""
 import streamlit as st
 
-from app import figures, loaders, ui
+from app import figures, loaders, stepper, ui, views
 from app.reading import prompt_box
-from app.stepper import stepper
 
 ui.page_header(
     "🌫️ Fading memory",
@@ -44,7 +43,7 @@ shown = loaders.rwkv_trace(ids, abl)
 rwkv_w = loaders.rwkv_implicit_attention(ids, layer, abl)
 gpt_w = loaders.gpt_trace(ids).attention[layer].mean(axis=0)
 
-stepper([figures.echo_figure(rwkv_w, shown.pieces, gpt_w, "Transformer (attention)")], shown.pieces, start=start)
+stepper.show(views.fading_echo(tuple(ids), layer, abl), start=start)
 ui.caption("at the token being read (orange chip), the share of each earlier token in what RWKV's memory returns "
            "(blue, [[implicit attention]]) and in the same-size [[transformer]]'s [[attention]] (red), layer "
            f"{layer + 1}, averaged over channels and [[heads|head]]; the last 48 tokens are shown.")

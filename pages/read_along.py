@@ -1,11 +1,9 @@
 """Read along: the model reads your text token by token; step through it in the browser."""
 import streamlit as st
 
-from app import figures, loaders, ui
+from app import loaders, stepper, ui, views
 from app.reading import prompt_box
-from app.stepper import stepper
 from app.state import MAX_TOKENS
-from app.steps import cost_notes, kv_cache_bytes_after_each
 
 ui.page_header(
     "📖 Read along",
@@ -45,18 +43,7 @@ if st.session_state.get("written"):
         kinds = ["prompt"] * len(ctx.ids) + ["generated"] * (len(ids) - len(ctx.ids))
         st.caption("Dashed chips were written by the model.")
 
-trace = loaders.rwkv_trace(ids)
-stepper(
-    [
-        figures.top_guesses_figure(trace),
-        figures.memory_heatmap_figure(trace),
-        figures.memory_held_figure(trace.state_bytes, kv_cache_bytes_after_each(loaders.gpt_model().cfg, len(ids)), trace.pieces),
-    ],
-    trace.pieces,
-    kinds=kinds,
-    notes=cost_notes(trace, loaders.rwkv_model().cfg),
-    start=min(ctx.start_step, len(ids) - 1),
-)
+stepper.show(views.read_along(tuple(ids), tuple(kinds)), start=min(ctx.start_step, len(ids) - 1))
 ui.caption("the chips are your text cut into tokens (orange = the one being read); the bars are the model's "
            "top five guesses for the next token; the heatmap is its memory, one row per [[layer]], one column per "
            "[[channel]] (blue and red are opposite signs, white is near zero); the last chart compares memory held by "

@@ -1,8 +1,7 @@
 """Start here: the story in a minute, a teaser, a guided path, credits."""
 import streamlit as st
 
-from app import figures, ui
-from app.stepper import stepper
+from app import stepper, ui, views
 from app.texts import CREDITS
 
 ui.page_header(
@@ -24,7 +23,7 @@ ui.text(
 )
 
 words = ["Once", "upon", "a", "time", "there", "was", "a", "little", "cat", "who", "loved", "milk"]
-stepper([figures.teaser_figure(words)], words, start=0, url_param=None, play_ms=600, chip_rows=1)
+stepper.show(views.teaser(tuple(words)))
 ui.caption("press Play: with every word, RWKV's memory stays one box of the same size, while the transformer's "
            "[[KV cache]] stacks up one more entry per word.")
 

@@ -1,9 +1,8 @@
 """Token shift: every token is blended with the one before it, by learned amounts per channel."""
 import streamlit as st
 
-from app import figures, loaders, ui
+from app import figures, loaders, stepper, ui, views
 from app.reading import prompt_box
-from app.stepper import stepper
 
 ui.page_header(
     "🔀 Token shift",
@@ -22,13 +21,7 @@ layer = st.select_slider("Layer to inspect", options=list(range(1, trace.memory.
 ablate = st.toggle("Switch token shift off (every mixer set to 100% this token)", key="no_shift",
                    help="An ablation: the same model, with μ = 1 everywhere. Watch the guesses change.")
 
-figs = [figures.shift_share_figure(trace), figures.channel_mixer_figure(trace, layer)]
-if ablate:
-    ablated = loaders.rwkv_trace(ctx.ids, "no-shift")
-    figs.append(figures.compare_guesses_figure(trace, ablated, "With token shift (normal)", "Token shift switched off"))
-else:
-    figs.append(figures.top_guesses_figure(trace, title="What the model expects next"))
-stepper(figs, trace.pieces, start=ctx.start_step)
+stepper.show(views.token_shift(ctx.ids, layer, ablate), start=ctx.start_step)
 if ablate:
     ui.caption("first: for each [[layer]], how much of the key, value and receptance input comes from the previous "
                "token at this step; second: the mixer of a few channels of the chosen layer (orange from this token, "

@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
 _SPEC_RE = re.compile(r'<script type="application/json" id="spec">(.*?)</script>', re.S)
+_START_RE = re.compile(r"let step = (\d+), timer")
 
 
 def run_page(page: str, query: dict | None = None, timeout: int = 120) -> AppTest:
@@ -26,7 +27,9 @@ def stepper_specs(at: AppTest) -> list[dict]:
     for el in at.get("iframe"):
         match = _SPEC_RE.search(el.proto.srcdoc)
         if match:
-            specs.append(json.loads(match.group(1)))
+            spec = json.loads(match.group(1))
+            spec["start"] = int(_START_RE.search(el.proto.srcdoc).group(1))
+            specs.append(spec)
     return specs
 
 

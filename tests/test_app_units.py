@@ -8,7 +8,7 @@ import pytest
 from app import figures
 from app.glossary import TERMS, definition, terms_in, with_tooltips
 from app.state import MAX_TOKENS, clamp_step, parse_view, prepare_prompt
-from app.stepper import build_spec, display_piece, safe_json_for_script, stepper_html
+from app.stepper import build_spec, display_piece, prepare, safe_json_for_script, stepper_html
 from app.texts import DEFAULT_PROMPT
 from model.traces import GPTTrace, RWKVTrace, half_life_tokens
 
@@ -94,11 +94,12 @@ def test_safe_json_cannot_close_the_script():
 def test_stepper_html_embeds_user_text_only_as_escaped_json():
     tr = fixed_trace()
     tr.pieces[2] = "</script><img src=x onerror=alert(1)>"
-    spec = build_spec([figures.top_guesses_figure(tr)], tr.pieces, start=2)
-    page = stepper_html(spec)
+    prepared = prepare([figures.top_guesses_figure(tr)], tr.pieces)
+    page = stepper_html(prepared, start=2)
     assert "<img src=x" not in page and "</script><img" not in page
     assert page.count("<script") == 3  # plotly.js, the JSON spec, the stepper code
-    assert spec.start == 2 and len(spec.labels) == len(tr.pieces)
+    assert "let step = 2," in page and prepared.n_steps == len(tr.pieces)
+    assert "let step = 5," in stepper_html(prepared, start=99)  # clamped to the last token
 
 
 def test_stepper_requires_one_frame_per_step():

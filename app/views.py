@@ -1,0 +1,55 @@
+"""Cached, ready-to-draw steppers for the reading pages.
+
+Building Plotly figures with one frame per token costs real time (about 1 s for a 512-token text);
+these functions do it once per distinct input and share the result with every visitor and every
+rerun. The step to open at is not part of the key: `stepper.show(prepared, start)` adds it.
+
+Example (in a page):
+    stepper.show(views.read_along(ctx.ids, kinds), start=ctx.start_step)
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from . import figures, loaders
+from .stepper import PreparedStepper, prepare
+from .steps import cost_notes, kv_cache_bytes_after_each
+
+
+@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
+def read_along(ids: tuple[int, ...], kinds: tuple[str, ...]) -> PreparedStepper:
+    trace = loaders.rwkv_trace(ids)
+    gpt_cfg = loaders.gpt_model().cfg
+    return prepare(
+        [
+            figures.top_guesses_figure(trace),
+            figures.memory_heatmap_figure(trace),
+            figures.memory_held_figure(trace.state_bytes, kv_cache_bytes_after_each(gpt_cfg, len(ids)), trace.pieces),
+        ],
+        trace.pieces, kinds=list(kinds), notes=cost_notes(trace, loaders.rwkv_model().cfg),
+    )
+
+
+@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
+def token_shift(ids: tuple[int, ...], layer: int, ablate: bool) -> PreparedStepper:
+    trace = loaders.rwkv_trace(ids)
+    figs = [figures.shift_share_figure(trace), figures.channel_mixer_figure(trace, layer)]
+    if ablate:
+        ablated = loaders.rwkv_trace(ids, "no-shift")
+        figs.append(figures.compare_guesses_figure(trace, ablated, "With token shift (normal)", "Token shift switched off"))
+    else:
+        figs.append(figures.top_guesses_figure(trace, title="What the model expects next"))
+    return prepare(figs, trace.pieces)
+
+
+@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
+def fading_echo(ids: tuple[int, ...], layer: int, ablation: str) -> PreparedStepper:
+    shown = loaders.rwkv_trace(ids, ablation)
+    rwkv_w = loaders.rwkv_implicit_attention(ids, layer, ablation)
+    gpt_w = loaders.gpt_trace(ids).attention[layer].mean(axis=0)
+    return prepare([figures.echo_figure(rwkv_w, shown.pieces, gpt_w, "Transformer (attention)")], shown.pieces)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def teaser(words: tuple[str, ...]) -> PreparedStepper:
+    return prepare([figures.teaser_figure(list(words))], list(words), url_param=None, play_ms=600, chip_rows=1)

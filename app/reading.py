@@ -89,3 +89,15 @@ def _sync_url(text: str) -> bool:
     if current != text:
         st.query_params["prompt"] = text
     return True
+
+
+def reading_context(page_key: str) -> ReadingContext:
+    """What every reading page starts with: the models (or a plain message), then the prompt box.
+
+    Stops the page (after showing a hint) when there is nothing to read.
+    """
+    loaders.require_models()
+    ctx = prompt_box(page_key)
+    if ctx is None:
+        st.stop()
+    return ctx

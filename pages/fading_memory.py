@@ -2,7 +2,7 @@
 import streamlit as st
 
 from app import figures, loaders, stepper, ui, views
-from app.reading import prompt_box
+from app.reading import reading_context
 
 ui.page_header(
     "🌫️ Fading memory",
@@ -12,10 +12,7 @@ ui.page_header(
     "[[half-life]] is how many tokens it takes to fade to half.",
 )
 
-loaders.require_models()
-ctx = prompt_box("fade")
-if ctx is None:
-    st.stop()
+ctx = reading_context("fade")
 
 trace = loaders.rwkv_trace(ctx.ids)
 ui.chart(figures.half_life_figure(trace.decay), "one dot per memory channel, placed at its half-life in tokens "

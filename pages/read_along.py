@@ -2,7 +2,7 @@
 import streamlit as st
 
 from app import loaders, stepper, ui, views
-from app.reading import prompt_box
+from app.reading import reading_context
 from app.state import MAX_TOKENS
 
 ui.page_header(
@@ -13,10 +13,7 @@ ui.page_header(
     "(or the arrow keys) to step through.",
 )
 
-loaders.require_models()
-ctx = prompt_box("read")
-if ctx is None:
-    st.stop()
+ctx = reading_context("read")
 
 with st.expander("✍️ Let it write: continue the text", expanded=False):
     ui.text("The model keeps going on its own: each token it writes is read back in, exactly like your text. "

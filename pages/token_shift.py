@@ -2,7 +2,7 @@
 import streamlit as st
 
 from app import figures, loaders, stepper, ui, views
-from app.reading import prompt_box
+from app.reading import reading_context
 
 ui.page_header(
     "🔀 Token shift",
@@ -11,10 +11,7 @@ ui.page_header(
     "almost all of the current token, some mostly the previous one. This is the [[token shift]].",
 )
 
-loaders.require_models()
-ctx = prompt_box("shift")
-if ctx is None:
-    st.stop()
+ctx = reading_context("shift")
 
 trace = loaders.rwkv_trace(ctx.ids)
 layer = st.select_slider("Layer to inspect", options=list(range(1, trace.memory.shape[1] + 1)), value=1, key="mix_layer") - 1

@@ -10,7 +10,7 @@ from app.glossary import TERMS, definition, terms_in, with_tooltips
 from app.state import MAX_TOKENS, clamp_step, parse_view, prepare_prompt
 from app.stepper import build_spec, display_piece, prepare, safe_json_for_script, stepper_html
 from app.texts import DEFAULT_PROMPT
-from model.traces import GPTTrace, RWKVTrace, half_life_tokens
+from model.traces import RWKVTrace, half_life_tokens
 
 
 def fixed_trace(T=6, L=2, C=8, K=5, seed=0) -> RWKVTrace:

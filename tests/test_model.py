@@ -238,7 +238,7 @@ def test_generate_ids_matches_stepping(tiny_runs):
     model, _ = load_model(tiny_runs["rwkv"]["stem"])
     prompt = [1, 5, 9, 2]
     got = generate_ids(model, "rwkv", prompt, 6)
-    state, seq = model.new_state(), list(prompt)
+    state = model.new_state()
     for t in prompt:
         logits, state = model.step(t, state)
     expect = []

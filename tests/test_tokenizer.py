@@ -22,7 +22,7 @@ SAMPLES = {
 @pytest.fixture(scope="module")
 def tok():
     if not TOKENIZER_PATH.is_file():
-        pytest.skip(f"shipped tokenizer {TOKENIZER_PATH} missing")
+        pytest.fail(f"shipped tokenizer {TOKENIZER_PATH} missing: run python -m model.tokenizer")
     return load_tokenizer()
 
 

@@ -82,16 +82,16 @@ def memory_held_figure(state_bytes: int, gpt_cache_bytes: np.ndarray, pieces: li
     """Bytes held after each token: RWKV's state (flat) vs the transformer's KV cache (growing)."""
     T = len(pieces)
     x = np.arange(1, T + 1)
-    rwkv_y = np.full(T, state_bytes / 1024)
-    gpt_y = np.asarray(gpt_cache_bytes, dtype=float) / 1024
-    ymax = max(float(gpt_y.max()) if T else 1.0, state_bytes / 1024) * 1.1
+    rwkv_y = np.full(T, state_bytes / 1000)
+    gpt_y = np.asarray(gpt_cache_bytes, dtype=float) / 1000
+    ymax = max(float(gpt_y.max()) if T else 1.0, state_bytes / 1000) * 1.1
 
     def markers(t):
         return [
             go.Scatter(x=[x[t]], y=[rwkv_y[t]], mode="markers", marker=dict(size=14, color=RWKV_COLOR), showlegend=False,
-                       hovertemplate="RWKV after %{x} tokens: %{y:.1f} KiB<extra></extra>"),
+                       hovertemplate="RWKV after %{x} tokens: %{y:.1f} KB<extra></extra>"),
             go.Scatter(x=[x[t]], y=[gpt_y[t]], mode="markers", marker=dict(size=14, color=GPT_COLOR, symbol="diamond"),
-                       showlegend=False, hovertemplate="transformer after %{x} tokens: %{y:.1f} KiB<extra></extra>"),
+                       showlegend=False, hovertemplate="transformer after %{x} tokens: %{y:.1f} KB<extra></extra>"),
         ]
 
     fig = go.Figure(data=[
@@ -99,10 +99,10 @@ def memory_held_figure(state_bytes: int, gpt_cache_bytes: np.ndarray, pieces: li
         go.Scatter(x=x, y=gpt_y, mode="lines", name="transformer KV cache (grows)", line=dict(color=GPT_COLOR, width=4, dash="dot")),
     ] + (markers(0) if T else [go.Scatter(), go.Scatter()]))
     fig.frames = [_frame(t, markers(t), [2, 3]) for t in range(T)]
-    fig.update_layout(**base_layout(title="Memory held while reading (KiB)", height=height,
-                                    legend=dict(orientation="h", y=-0.25)))
+    fig.update_layout(**base_layout(title="Memory held while reading (KB)", height=height, margin=dict(l=50, r=20, t=80, b=40),
+                                    legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1)))
     fig.update_xaxes(title="tokens read", range=[0.5, max(T, 2) + 0.5])
-    fig.update_yaxes(title="KiB", range=[0, ymax])
+    fig.update_yaxes(title="KB (1,000 bytes)", range=[0, ymax])
     return fig
 
 
@@ -137,7 +137,7 @@ def shift_share_figure(trace, height: int = 320) -> go.Figure:
     fig = go.Figure(data=bars(0) if T else [go.Bar(), go.Bar(), go.Bar()])
     fig.frames = [_frame(t, bars(t), [0, 1, 2]) for t in range(T)]
     fig.update_layout(**base_layout(title="How much comes from the previous token", height=height, barmode="group",
-                                    legend=dict(orientation="h", y=-0.2)))
+                                    margin=dict(l=50, r=20, t=80, b=40), legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1)))
     fig.update_yaxes(range=[0, 1.15], tickformat=".0%", title="share from previous token")
     return fig
 
@@ -182,7 +182,7 @@ def mix_profile_figure(trace, layer: int, height: int = 320) -> go.Figure:
         fig.add_trace(go.Scatter(x=np.arange(1, len(mu) + 1), y=mu, mode="lines", name=f"μ_{name}",
                                  line=dict(color=colors[name], width=3)))
     fig.update_layout(**base_layout(title=f"Layer {layer + 1}: the mixer setting of every channel", height=height,
-                                    legend=dict(orientation="h", y=-0.25)))
+                                    margin=dict(l=50, r=20, t=80, b=40), legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1)))
     fig.update_xaxes(title="channels, sorted")
     fig.update_yaxes(title="share of this token (μ)", tickformat=".0%")
     return fig
@@ -293,7 +293,7 @@ def teaser_figure(words: list[str], height: int = 320) -> go.Figure:
                         horizontal_spacing=0.1)
 
     def panels(t):
-        rwkv = go.Scatter(x=[0.5], y=[0.5], mode="markers+text", text=[f"state<br>after {t + 1} words"],
+        rwkv = go.Scatter(x=[0.5], y=[0.5], mode="markers+text", text=[f"state<br>after {t + 1} word{'s' if t else ''}"],
                           textposition="middle center", marker=dict(symbol="square", size=120, color=PREV_COLOR),
                           showlegend=False, hoverinfo="skip")
         gpt = go.Bar(x=[1] * (t + 1), y=[1] * (t + 1), base=list(range(t + 1)), width=0.8, orientation="v",

@@ -144,7 +144,7 @@ def test_memory_held_rwkv_flat_gpt_growing():
     fig = figures.memory_held_figure(tr.state_bytes, gpt_bytes, tr.pieces)
     assert len(set(np.round(fig.data[0].y, 6))) == 1  # RWKV: flat
     assert np.all(np.diff(fig.data[1].y) > 0)  # KV cache: grows with every token
-    assert list(fig.frames[3].data[1].y) == [4000 / 1024]  # the marker follows the step
+    assert list(fig.frames[3].data[1].y) == [4000 / 1000]  # the marker follows the step
 
 
 def test_previous_token_share_bounds_and_first_step():

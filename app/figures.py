@@ -184,7 +184,7 @@ def mix_profile_figure(trace, layer: int, height: int = 320) -> go.Figure:
     fig.update_layout(**base_layout(title=f"Layer {layer + 1}: the mixer setting of every channel", height=height,
                                     margin=dict(l=50, r=20, t=80, b=40), legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1)))
     fig.update_xaxes(title="channels, sorted")
-    fig.update_yaxes(title="share of this token (μ)", tickformat=".0%")
+    fig.update_yaxes(title="mixer setting μ (100% = only this token)", tickformat=".0%")
     return fig
 
 

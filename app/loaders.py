@@ -77,7 +77,7 @@ def rwkv_trace(ids: tuple[int, ...], ablation: str = "none"):
     return trace_rwkv(rwkv_model(), tokenizer(), list(ids), ablation=ablation)
 
 
-@st.cache_data(max_entries=64, ttl=3600, show_spinner="The transformer is reading your text…")
+@st.cache_data(max_entries=16, ttl=3600, show_spinner="The transformer is reading your text…")
 def gpt_trace(ids: tuple[int, ...]):
     return trace_gpt(gpt_model(), tokenizer(), list(ids))
 

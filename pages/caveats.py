@@ -19,7 +19,7 @@ text(
     "text for every token. This is what the Cost race and At scale pages show.\n"
     "- **Quality roughly on par at the same size.** On the paper's [[benchmark]] set, RWKV-4 models from 169 "
     "million to 14 billion [[parameters|parameter]] scored about as well as transformers of similar size "
-    "trained on the same kind of data (Pythia, OPT, BLOOM). Roughly on par, not better everywhere.\n"
+    "trained on a similar amount of text (Pythia, OPT, BLOOM). Roughly on par, not better everywhere.\n"
     "- **It trains like a transformer.** During [[training]], RWKV reads whole texts at once "
     "([[parallel mode]]), so training is fast on GPUs and costs about as much as for a transformer of the "
     "same size."
@@ -58,8 +58,9 @@ text(
 )
 text(
     "**Transformers got cheaper too.** Real transformers shrink their [[KV cache]] with tricks such as "
-    "[[GQA]] (Ainslie et al. 2023, arXiv 2305.13245) and smarter memory management (vLLM, arXiv "
-    "2309.06180). These lower the transformer's line on the At scale page but do not flatten it."
+    "[[GQA]] (Ainslie et al. 2023, arXiv 2305.13245), which shrinks the cache per token: it lowers the "
+    "transformer's line on the At scale page but does not flatten it. Smarter memory management (vLLM, arXiv "
+    "2309.06180) wastes less memory around the cache, but every token still adds its keys and values."
 )
 
 st.header("What came after RWKV-4")

@@ -8,7 +8,7 @@ ui.page_header(
     "🌫️ Fading memory",
     "RWKV's memory does not keep every word. After each [[token]], every memory [[channel]] keeps a fixed "
     "fraction of what it held and adds the new token — so old words fade. Each channel has its own learned "
-    "[[decay]]: some forget after a token or two, some remember for hundreds of tokens. Its "
+    "[[decay]]: some forget after a token or two, some keep about a hundred tokens. Its "
     "[[half-life]] is how many tokens it takes to fade to half.",
 )
 
@@ -57,7 +57,8 @@ with left:
 with right:
     ui.chart(figures.contribution_heatmap(gpt_w, shown.pieces, f"Transformer layer {layer + 1}: attention"),
              "the same sentence read by the same-size [[transformer]]: its real [[attention]] weights, averaged over its "
-             "[[heads|head]]. It can jump back to any token; RWKV's weights can only fade smoothly.", key="gpt_heat")
+             "[[heads|head]]. It can look back at any token it chooses while reading; RWKV decides how much a token counts "
+             "once, when it reads it (its [[key]]), and from then on that share only fades.", key="gpt_heat")
 if len(ids) > figures.HEATMAP_MAX_TOKENS:
     st.caption(f"Long text: the heatmaps show the last {figures.HEATMAP_MAX_TOKENS} tokens.")
 

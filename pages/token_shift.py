@@ -30,7 +30,9 @@ else:
                "top guesses.")
 
 ui.chart(figures.mix_profile_figure(trace, layer), "every channel of this layer sorted by its mixer setting μ: at 100% "
-         "it uses only the token being read, at 0% only the previous token; the three lines are for key, value and receptance.",
+         "it uses only the token being read, at 0% only the previous token; the three lines are for key, value and receptance. "
+         "Above 100% (or below 0%) a channel takes more than all of one token and subtracts some of the other: it "
+         "reacts to the change from the previous token.",
          key="mix_profile")
 
 with ui.for_builders("For builders: token shift (eqs. 11–13, 16–17)", "model/rwkv.py: TimeMix.forward, ChannelMix.forward; app/figures.py: previous_token_share"):

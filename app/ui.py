@@ -52,7 +52,34 @@ def for_builders(title: str = "For builders: the maths", code_pointer: str | Non
             st.caption(f"Computed in `{code_pointer}`.")
 
 
+_PRESENTER_CSS = """
+<style>
+html { font-size: 21px; }
+.block-container { max-width: 1500px; }
+</style>
+"""
+PRESENT_VALUES = ("1", "on", "true", "yes")
+
+
+def presenter_toggle() -> bool:
+    """Sidebar switch for projector-sized text; `?present=1` in a link turns it on, and the URL follows it."""
+    from_link = str(st.query_params.get("present", "")).lower() in PRESENT_VALUES
+    # No widget key: widget state is dropped on a page switch, this plain session value is not.
+    current = from_link or st.session_state.get("_presenter_on", False)
+    on = st.sidebar.toggle("Presenter mode: bigger text", value=current,
+                           help="For a projector: everything on the page grows. Links keep it (?present=1).")
+    st.session_state["_presenter_on"] = on
+    if on:
+        st.markdown(_PRESENTER_CSS, unsafe_allow_html=True)
+        if st.query_params.get("present") != "1":
+            st.query_params["present"] = "1"
+    elif "present" in st.query_params:
+        del st.query_params["present"]
+    return on
+
+
 def page_header(title: str, lead: str) -> None:
     inject_css()
+    presenter_toggle()
     st.title(title)
     text(lead)

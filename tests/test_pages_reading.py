@@ -146,3 +146,21 @@ def test_markdown_in_a_bad_link_is_not_rendered():
     assert no_exceptions(at)
     notes = [i.value for i in at.info]
     assert notes and all("](http" not in n for n in notes)
+
+
+@pytest.mark.parametrize("page", ["pages/start.py", READ, "pages/caveats.py"])
+def test_presenter_mode_from_link_and_switch(page):
+    at = run_page(page, {"present": "1"})
+    assert no_exceptions(at)
+    assert at.sidebar.toggle[0].value is True
+    assert any("font-size: 21px" in m.value for m in at.markdown)
+    at.sidebar.toggle[0].set_value(False).run()
+    assert not any("font-size: 21px" in m.value for m in at.markdown)
+    assert "present" not in at.query_params
+
+
+def test_presenter_mode_survives_a_page_switch():
+    at = run_page("pages/start.py", {"present": "1"})
+    at.switch_page("pages/glossary.py").run()
+    assert no_exceptions(at)
+    assert at.sidebar.toggle[0].value is True

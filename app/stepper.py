@@ -203,7 +203,7 @@ _TEMPLATE = r"""<!doctype html>
       window.parent.history.replaceState(window.parent.history.state, "", u.toString());
     } catch (e) { /* cross-origin embed: the URL stays as it was */ }
   }
-  function go(i) {
+  function go(i, initial) {
     if (n === 0) return;
     step = Math.max(0, Math.min(n - 1, i));
     chips.forEach(function (c, k) {
@@ -215,7 +215,7 @@ _TEMPLATE = r"""<!doctype html>
     document.getElementById("note").textContent = spec.notes[step] || "";
     divs.forEach(function (d) { showFrame(d, step); });
     document.body.dataset.step = String(step);
-    syncUrl();
+    if (!initial) syncUrl();  // the first render leaves the address as the page was opened
   }
   function stop() { if (timer) { clearInterval(timer); timer = null; } document.getElementById("play").textContent = "▶ Play"; }
   function play() {
@@ -261,7 +261,7 @@ _TEMPLATE = r"""<!doctype html>
     p.document.addEventListener("keydown", onPageKey);
   } catch (e) {}
   window.stepperGo = go;
-  go(step);
+  go(step, true);
 })();
 </script>
 </body></html>

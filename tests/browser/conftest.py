@@ -97,7 +97,8 @@ def health_ok(base_url: str) -> bool:
 
 
 class StreamlitServer:
-    """`python -m streamlit run <entry>` on a free loopback port, log in a temp file."""
+    """The README's `python -m app.serve` (or `python -m streamlit run <entry>` for another entry script)
+    on a free loopback port, log in a temp file."""
 
     def __init__(self, entry: str = ENTRY, port: int | None = None):
         self.entry = entry
@@ -108,7 +109,8 @@ class StreamlitServer:
         self.started_at = 0.0
 
     def start(self) -> "StreamlitServer":
-        cmd = [sys.executable, "-m", "streamlit", "run", self.entry, "--server.port", str(self.port),
+        launcher = ["-m", "app.serve"] if self.entry == "streamlit_app.py" else ["-m", "streamlit", "run", self.entry]
+        cmd = [sys.executable, *launcher, "--server.port", str(self.port),
                "--server.address", "127.0.0.1", "--server.headless", "true",
                "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
         self._log = open(self.log_path, "wb")

@@ -169,7 +169,7 @@ def test_first_visit_deep_link(page, app_server):
     expect_step(frame, 1)
     if page.get_by_text("Page not found").count():
         pytest.xfail('Streamlit shows a "Page not found" modal over the right page in the first session that '
-                     "loads the models after a server start (README, Known quirk); later visitors do not see it")
+                     "opens a reading page after a server start (README, Known quirk); later visitors do not see it")
     assert_healthy(page)
 
 

@@ -1,0 +1,43 @@
+"""Start the app warm: PyTorch imported, the models loaded and the default text prepared before the
+server opens, so the first visitor waits for none of it.
+
+    python -m app.serve [any `streamlit run` options, e.g. --server.port 8501]
+
+Equivalent to `streamlit run streamlit_app.py [options]` otherwise.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ENTRY = Path(__file__).resolve().parent.parent / "streamlit_app.py"
+
+
+def preload() -> None:
+    """Before the server opens: import PyTorch and the app, load the models into the app's shared cache
+    and prepare the default text's step-through (about 2 s), so the first visitor waits for none of it."""
+    import logging
+
+    from app import loaders, views
+    from app.state import prepare_prompt
+    from app.texts import DEFAULT_PROMPT
+
+    # Streamlit warns about cached calls outside a page run; harmless here.
+    for name in ("streamlit.runtime.scriptrunner_utils.script_run_context", "streamlit.runtime.caching.cache_data_api"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+    loaders.require_models()
+    ids = tuple(prepare_prompt(DEFAULT_PROMPT, loaders.encode).ids)
+    views.read_along(ids, ("prompt",) * len(ids))
+
+
+def main(argv: list[str] | None = None) -> None:
+    preload()
+    from streamlit.web import cli as stcli
+
+    sys.argv = ["streamlit", "run", str(ENTRY), *(sys.argv[1:] if argv is None else argv)]
+    sys.exit(stcli.main())
+
+
+if __name__ == "__main__":
+    main()

@@ -59,17 +59,8 @@ def gpt_model():
     return _models()["gpt"]
 
 
-def model_meta(arch: str) -> dict:
-    return _models()[f"{arch}_meta"]
-
-
 def encode(text: str) -> list[int]:
     return tokenizer().encode(text)
-
-
-@st.cache_data(max_entries=256, ttl=3600, show_spinner=False)
-def encode_cached(text: str) -> list[int]:
-    return encode(text)
 
 
 @st.cache_data(max_entries=64, ttl=3600, show_spinner="The model is reading your text…")
@@ -80,6 +71,12 @@ def rwkv_trace(ids: tuple[int, ...], ablation: str = "none"):
 @st.cache_data(max_entries=16, ttl=3600, show_spinner="The transformer is reading your text…")
 def gpt_trace(ids: tuple[int, ...]):
     return trace_gpt(gpt_model(), tokenizer(), list(ids))
+
+
+@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
+def gpt_attention(ids: tuple[int, ...], layer: int):
+    """The transformer's attention for one layer, averaged over heads: (T, T). Small to copy, unlike the trace."""
+    return gpt_trace(ids).attention[layer].mean(axis=0)
 
 
 @st.cache_data(max_entries=64, ttl=3600, show_spinner=False)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .escape import user_text
-from .texts import DEFAULT_PROMPT, SAMPLE_PROMPTS
+from .texts import DEFAULT_PROMPT
 
 MAX_PROMPT_CHARS = 4000
 MAX_TOKENS = 512
@@ -91,7 +91,3 @@ def prepare_prompt(text: str, encode, max_tokens: int = MAX_TOKENS) -> PreparedP
     if len(ids) > max_tokens:
         return PreparedPrompt(ids=ids[:max_tokens], truncated_from=len(ids), empty=False)
     return PreparedPrompt(ids=ids, truncated_from=None, empty=False)
-
-
-def sample_names() -> list[str]:
-    return list(SAMPLE_PROMPTS)

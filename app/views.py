@@ -46,7 +46,7 @@ def token_shift(ids: tuple[int, ...], layer: int, ablate: bool) -> PreparedStepp
 def fading_echo(ids: tuple[int, ...], layer: int, ablation: str) -> PreparedStepper:
     shown = loaders.rwkv_trace(ids, ablation)
     rwkv_w = loaders.rwkv_implicit_attention(ids, layer, ablation)
-    gpt_w = loaders.gpt_trace(ids).attention[layer].mean(axis=0)
+    gpt_w = loaders.gpt_attention(ids, layer)
     return prepare([figures.echo_figure(rwkv_w, shown.pieces, gpt_w, "Transformer (attention)")], shown.pieces)
 
 

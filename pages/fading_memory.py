@@ -38,7 +38,7 @@ elif ablation == "remove a token":
 
 shown = loaders.rwkv_trace(ids, abl)
 rwkv_w = loaders.rwkv_implicit_attention(ids, layer, abl)
-gpt_w = loaders.gpt_trace(ids).attention[layer].mean(axis=0)
+gpt_w = loaders.gpt_attention(ids, layer)
 
 stepper.show(views.fading_echo(tuple(ids), layer, abl), start=start)
 ui.caption("at the token being read (orange chip), the share of each earlier token in what RWKV's memory returns "

@@ -1,11 +1,16 @@
-"""Plotly figure builders for the reading pages: pure functions, trace in, figure out.
+"""Figure builders for the reading pages: pure functions, trace in, figure out.
 
-Figures meant for the stepper carry one animation frame per token, named "0", "1", … .
+Figures the stepper animates are plain Plotly figure dicts (`{"data", "layout", "frames"}`) built
+from lists, one frame per token named "0", "1", …; each frame carries only what changes at that
+step (Plotly.animate merges it into the trace). Building them as plain data instead of
+`plotly.graph_objects` skips Plotly's per-object validation, which cost ~90% of a page run for a
+new text; tests/test_figures.py proves that `go.Figure(fig)` validates every one of them and gives
+back exactly the same data. The static charts (drawn with `st.plotly_chart`) stay `go.Figure`s.
 Token text goes through `label()` (HTML-escaped: Plotly reads a few tags in text).
 
 Example:
     >>> fig = top_guesses_figure(trace)       # trace: model.traces.RWKVTrace
-    >>> len(fig.frames) == len(trace.ids)
+    >>> len(fig["frames"]) == len(trace.ids)
     True
 """
 from __future__ import annotations
@@ -14,12 +19,17 @@ import html
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
+from plotly.colors import get_colorscale
 
 from model.traces import half_life_tokens
 
 from .stepper import display_piece
 from .theme import ACCENT, DIVERGING, GPT_COLOR, NOW_COLOR, OKABE_ITO, PREV_COLOR, RWKV_COLOR, SEQUENTIAL, base_layout
+
+# Plotly.js and plotly.py name some colour scales differently (plotly.js's "RdBu" runs the other way):
+# send plotly.py's scale as explicit stops, as a graph_objects build would.
+DIVERGING_STOPS = [list(stop) for stop in get_colorscale(DIVERGING)]
+LEGEND_ABOVE = {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1}
 
 
 def label(piece: str) -> str:
@@ -27,28 +37,65 @@ def label(piece: str) -> str:
     return html.escape(display_piece(piece), quote=False)
 
 
-def _frame(i: int, data: list, traces: list[int], layout: dict | None = None) -> go.Frame:
-    return go.Frame(data=data, traces=traces, name=str(i), layout=layout)
+def nums(values, decimals: int = 4) -> list:
+    """Numbers as short JSON-ready lists (float64 first, so float32 noise does not print 17 digits)."""
+    return np.round(np.asarray(values, dtype=np.float64), decimals).tolist()
+
+
+def _title(text: str) -> dict:
+    return {"text": text}
+
+
+def _figure(data: list[dict], frames: list[dict], layout: dict) -> dict:
+    return {"data": data, "layout": layout, "frames": frames}
+
+
+def _frames(n_steps: int, traces: list[int], data_at, layout_at=None) -> list[dict]:
+    """One frame per step: `data_at(t)` gives the changed part of each trace in `traces`."""
+    out = []
+    for t in range(n_steps):
+        frame = {"data": data_at(t), "name": str(t), "traces": traces}
+        if layout_at is not None:
+            frame["layout"] = layout_at(t)
+        out.append(frame)
+    return out
+
+
+def _side_by_side(titles: tuple[str, str], spacing: float) -> dict:
+    """Layout of two panels in one row, as plotly's make_subplots(rows=1, cols=2) lays them out."""
+    width = (1 - spacing) / 2
+    layout = {}
+    for j, (lo, hi) in enumerate(((0.0, width), (1 - width, 1.0))):
+        suffix = "" if j == 0 else "2"
+        layout[f"xaxis{suffix}"] = {"anchor": f"y{suffix}", "domain": [lo, hi]}
+        layout[f"yaxis{suffix}"] = {"anchor": f"x{suffix}", "domain": [0.0, 1.0]}
+    layout["annotations"] = [
+        {"font": {"size": 16}, "showarrow": False, "text": title, "x": (lo + hi) / 2, "xanchor": "center",
+         "xref": "paper", "y": 1.0, "yanchor": "bottom", "yref": "paper"}
+        for title, (lo, hi) in zip(titles, ((0.0, width), (1 - width, 1.0)))]
+    return layout
+
+
+def _guess_texts(pieces: list[str], probs) -> list[str]:
+    return [f"{label(p)}  {100 * q:.0f}%" for p, q in zip(pieces, probs)]
 
 
 # --------------------------------------------------------------------------- read along
-def top_guesses_figure(trace, title: str = "What the model expects next", height: int = 300, color: str = RWKV_COLOR) -> go.Figure:
+def top_guesses_figure(trace, title: str = "What the model expects next", height: int = 300, color: str = RWKV_COLOR) -> dict:
     """Horizontal bars: the top-5 next-token guesses after each step."""
     K = trace.top_probs.shape[1]
-    ys = list(range(K, 0, -1))
+    T = len(trace.ids)
 
-    def bar(t):
-        probs = trace.top_probs[t]
-        texts = [f"{label(p)}  {100 * q:.0f}%" for p, q in zip(trace.top_pieces[t], probs)]
-        return go.Bar(x=probs, y=ys, orientation="h", text=texts, textposition="outside", cliponaxis=False,
-                      marker_color=color, hovertemplate="%{text}<extra></extra>")
+    def changing(t):
+        return {"type": "bar", "x": nums(trace.top_probs[t]), "text": _guess_texts(trace.top_pieces[t], trace.top_probs[t])}
 
-    fig = go.Figure(data=[bar(0)] if len(trace.ids) else [go.Bar()])
-    fig.frames = [_frame(t, [bar(t)], [0]) for t in range(len(trace.ids))]
-    fig.update_layout(**base_layout(title=title, height=height, showlegend=False))
-    fig.update_xaxes(range=[0, 1.35], tickvals=[0, 0.25, 0.5, 0.75, 1], tickformat=".0%", title="probability")
-    fig.update_yaxes(showticklabels=False, range=[0.4, K + 0.6])
-    return fig
+    bar = {"type": "bar", "y": list(range(K, 0, -1)), "orientation": "h", "textposition": "outside", "cliponaxis": False,
+           "marker": {"color": color}, "hovertemplate": "%{text}<extra></extra>"}
+    data = [{**bar, **changing(0)}] if T else [{"type": "bar"}]
+    layout = base_layout(title=_title(title), height=height, showlegend=False)
+    layout["xaxis"] = {"range": [0, 1.35], "tickvals": [0, 0.25, 0.5, 0.75, 1], "tickformat": ".0%", "title": _title("probability")}
+    layout["yaxis"] = {"showticklabels": False, "range": [0.4, K + 0.6]}
+    return _figure(data, _frames(T, [0], lambda t: [changing(t)]), layout)
 
 
 def _channel_order(decay: np.ndarray) -> np.ndarray:
@@ -56,54 +103,56 @@ def _channel_order(decay: np.ndarray) -> np.ndarray:
     return np.argsort(decay, axis=1)
 
 
-def memory_heatmap_figure(trace, title: str = "The memory (state) after this token", height: int = 300) -> go.Figure:
+def memory_heatmap_figure(trace, title: str = "The memory (state) after this token", height: int = 300) -> dict:
     """Layers × channels heatmap of what each memory channel holds (a/b), one frame per token."""
     order = _channel_order(trace.decay)
     T, L, C = trace.memory.shape
     mem = np.take_along_axis(trace.memory, order[None, :, :], axis=2) if T else trace.memory
     lim = float(np.percentile(np.abs(mem), 98)) if T else 1.0
-    lim = lim or 1.0
-    ylabels = [f"layer {i + 1}" for i in range(L)]
+    lim = round(lim or 1.0, 4)
 
-    def heat(t):
-        return go.Heatmap(z=mem[t], y=ylabels, colorscale=DIVERGING, zmin=-lim, zmax=lim, zmid=0,
-                          colorbar=dict(title="held", thickness=12),
-                          hovertemplate="%{y}, channel %{x}: %{z:.2f}<extra></extra>")
+    def changing(t):
+        return {"type": "heatmap", "z": nums(mem[t], 2)}
 
-    fig = go.Figure(data=[heat(0)] if T else [go.Heatmap()])
-    fig.frames = [_frame(t, [heat(t)], [0]) for t in range(T)]
-    fig.update_layout(**base_layout(title=title, height=height, margin=dict(l=85, r=20, t=50, b=40)))
-    fig.update_xaxes(title="memory channels: quick to forget ← → slow to forget", showticklabels=False)
-    fig.update_yaxes(autorange="reversed")
-    return fig
+    heat = {"type": "heatmap", "y": [f"layer {i + 1}" for i in range(L)], "colorscale": DIVERGING_STOPS,
+            "zmin": -lim, "zmax": lim, "zmid": 0, "colorbar": {"title": _title("held"), "thickness": 12},
+            "hovertemplate": "%{y}, channel %{x}: %{z:.2f}<extra></extra>"}
+    data = [{**heat, **changing(0)}] if T else [{"type": "heatmap"}]
+    layout = base_layout(title=_title(title), height=height, margin={"l": 85, "r": 20, "t": 50, "b": 40})
+    layout["xaxis"] = {"title": _title("memory channels: quick to forget ← → slow to forget"), "showticklabels": False}
+    layout["yaxis"] = {"autorange": "reversed"}
+    return _figure(data, _frames(T, [0], lambda t: [changing(t)]), layout)
 
 
-def memory_held_figure(state_bytes: int, gpt_cache_bytes: np.ndarray, pieces: list[str], height: int = 280) -> go.Figure:
+def memory_held_figure(state_bytes: int, gpt_cache_bytes: np.ndarray, pieces: list[str], height: int = 280) -> dict:
     """Bytes held after each token: RWKV's state (flat) vs the transformer's KV cache (growing)."""
     T = len(pieces)
-    x = np.arange(1, T + 1)
-    rwkv_y = np.full(T, state_bytes / 1000)
-    gpt_y = np.asarray(gpt_cache_bytes, dtype=float) / 1000
-    ymax = max(float(gpt_y.max()) if T else 1.0, state_bytes / 1000) * 1.1
+    x = list(range(1, T + 1))
+    rwkv_kb = state_bytes / 1000
+    gpt_kb = nums(np.asarray(gpt_cache_bytes, dtype=np.float64) / 1000, 3)
+    ymax = round(max(max(gpt_kb) if T else 1.0, rwkv_kb) * 1.1, 3)
 
-    def markers(t):
-        return [
-            go.Scatter(x=[x[t]], y=[rwkv_y[t]], mode="markers", marker=dict(size=14, color=RWKV_COLOR), showlegend=False,
-                       hovertemplate="RWKV after %{x} tokens: %{y:.1f} KB<extra></extra>"),
-            go.Scatter(x=[x[t]], y=[gpt_y[t]], mode="markers", marker=dict(size=14, color=GPT_COLOR, symbol="diamond"),
-                       showlegend=False, hovertemplate="transformer after %{x} tokens: %{y:.1f} KB<extra></extra>"),
-        ]
+    def changing(t):
+        return [{"type": "scatter", "x": [x[t]], "y": [rwkv_kb]}, {"type": "scatter", "x": [x[t]], "y": [gpt_kb[t]]}]
 
-    fig = go.Figure(data=[
-        go.Scatter(x=x, y=rwkv_y, mode="lines", name="RWKV state (fixed)", line=dict(color=RWKV_COLOR, width=4)),
-        go.Scatter(x=x, y=gpt_y, mode="lines", name="transformer KV cache (grows)", line=dict(color=GPT_COLOR, width=4, dash="dot")),
-    ] + (markers(0) if T else [go.Scatter(), go.Scatter()]))
-    fig.frames = [_frame(t, markers(t), [2, 3]) for t in range(T)]
-    fig.update_layout(**base_layout(title="Memory held while reading (KB)", height=height, margin=dict(l=50, r=20, t=80, b=40),
-                                    legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1)))
-    fig.update_xaxes(title="tokens read", range=[0.5, max(T, 2) + 0.5])
-    fig.update_yaxes(title="KB (1,000 bytes)", range=[0, ymax])
-    return fig
+    markers = [
+        {"type": "scatter", "mode": "markers", "marker": {"size": 14, "color": RWKV_COLOR}, "showlegend": False,
+         "hovertemplate": "RWKV after %{x} tokens: %{y:.1f} KB<extra></extra>"},
+        {"type": "scatter", "mode": "markers", "marker": {"size": 14, "color": GPT_COLOR, "symbol": "diamond"},
+         "showlegend": False, "hovertemplate": "transformer after %{x} tokens: %{y:.1f} KB<extra></extra>"},
+    ]
+    lines = [
+        {"type": "scatter", "x": x, "y": [rwkv_kb] * T, "mode": "lines", "name": "RWKV state (fixed)",
+         "line": {"color": RWKV_COLOR, "width": 4}},
+        {"type": "scatter", "x": x, "y": gpt_kb, "mode": "lines", "name": "transformer KV cache (grows)",
+         "line": {"color": GPT_COLOR, "width": 4, "dash": "dot"}},
+    ]
+    data = lines + ([{**m, **c} for m, c in zip(markers, changing(0))] if T else [{"type": "scatter"}, {"type": "scatter"}])
+    layout = base_layout(title=_title("Memory held while reading (KB)"), height=height,
+                         margin={"l": 50, "r": 20, "t": 80, "b": 40}, legend=LEGEND_ABOVE)
+    layout["xaxis"] = {"title": _title("tokens read"), "range": [0.5, max(T, 2) + 0.5]}
+    layout["yaxis"] = {"title": _title("KB (1,000 bytes)"), "range": [0, ymax]}
+    return _figure(data, _frames(T, [2, 3], changing), layout)
 
 
 # --------------------------------------------------------------------------- token shift
@@ -120,29 +169,28 @@ def previous_token_share(trace) -> dict[str, np.ndarray]:
     return out
 
 
-def shift_share_figure(trace, height: int = 320) -> go.Figure:
+def shift_share_figure(trace, height: int = 320) -> dict:
     """Grouped bars per layer: % of k, v and r's input taken from the previous token, one frame per token."""
     shares = previous_token_share(trace)
     T, L = trace.x_now.shape[:2]
-    layers = [f"layer {i + 1}" for i in range(L)]
     colors = {"k": OKABE_ITO["blue"], "v": OKABE_ITO["green"], "r": OKABE_ITO["orange"]}
     names = {"k": "key (what to store)", "v": "value (what it says)", "r": "receptance (gate)"}
 
-    def bars(t):
-        return [go.Bar(x=layers, y=shares[n][t], name=names[n], marker_color=colors[n],
-                       text=[f"{100 * s:.0f}%" for s in shares[n][t]], textposition="outside",
-                       hovertemplate="%{x}: %{y:.0%} from the previous token<extra>" + n + "</extra>")
+    def changing(t):
+        return [{"type": "bar", "y": nums(shares[n][t]), "text": [f"{100 * s:.0f}%" for s in shares[n][t]]}
                 for n in ("k", "v", "r")]
 
-    fig = go.Figure(data=bars(0) if T else [go.Bar(), go.Bar(), go.Bar()])
-    fig.frames = [_frame(t, bars(t), [0, 1, 2]) for t in range(T)]
-    fig.update_layout(**base_layout(title="How much comes from the previous token", height=height, barmode="group",
-                                    margin=dict(l=50, r=20, t=80, b=40), legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1)))
-    fig.update_yaxes(range=[0, 1.15], tickformat=".0%", title="share from previous token")
-    return fig
+    bars = [{"type": "bar", "x": [f"layer {i + 1}" for i in range(L)], "name": names[n], "marker": {"color": colors[n]},
+             "textposition": "outside", "hovertemplate": "%{x}: %{y:.0%} from the previous token<extra>" + n + "</extra>"}
+            for n in ("k", "v", "r")]
+    data = [{**b, **c} for b, c in zip(bars, changing(0))] if T else [{"type": "bar"} for _ in range(3)]
+    layout = base_layout(title=_title("How much comes from the previous token"), height=height, barmode="group",
+                         margin={"l": 50, "r": 20, "t": 80, "b": 40}, legend=LEGEND_ABOVE)
+    layout["yaxis"] = {"range": [0, 1.15], "tickformat": ".0%", "title": _title("share from previous token")}
+    return _figure(data, _frames(T, [0, 1, 2], changing), layout)
 
 
-def channel_mixer_figure(trace, layer: int, name: str = "k", n_channels: int = 24, height: int = 340) -> go.Figure:
+def channel_mixer_figure(trace, layer: int, name: str = "k", n_channels: int = 24, height: int = 340) -> dict:
     """One frame per token: for a few channels of one layer, how much of the mixed input comes from this token
     (|μ·x_t|) and how much from the previous one (|(1 − μ)·x_{t−1}|), as stacked bars — the mixer itself.
 
@@ -152,25 +200,26 @@ def channel_mixer_figure(trace, layer: int, name: str = "k", n_channels: int = 2
     order = np.argsort(mu)
     half = max(1, n_channels // 2)
     chosen = np.concatenate([order[:half], order[-half:]]) if len(order) > n_channels else order
-    x = [f"ch {c}" for c in chosen]
+    T = len(trace.ids)
     now = np.abs(mu[chosen][None] * trace.x_now[:, layer, chosen])
     prev = np.abs((1 - mu[chosen])[None] * trace.x_prev[:, layer, chosen])
-    top = float(np.max(now + prev)) * 1.05 if len(trace.ids) else 1.0
+    top = round(float(np.max(now + prev)) * 1.05, 4) if T else 1.0
 
-    def bars(t):
-        return [go.Bar(x=x, y=now[t], name="from this token", marker_color=NOW_COLOR,
-                       hovertemplate="%{x}: %{y:.2f} from this token<extra></extra>"),
-                go.Bar(x=x, y=prev[t], name="from the previous token", marker_color=PREV_COLOR,
-                       hovertemplate="%{x}: %{y:.2f} from the previous token<extra></extra>")]
+    def changing(t):
+        return [{"type": "bar", "y": nums(now[t], 3)}, {"type": "bar", "y": nums(prev[t], 3)}]
 
-    fig = go.Figure(data=bars(0) if len(trace.ids) else [go.Bar(), go.Bar()])
-    fig.frames = [_frame(t, bars(t), [0, 1]) for t in range(len(trace.ids))]
-    fig.update_layout(**base_layout(title=f"Layer {layer + 1}, the mixer for the key: {len(chosen)} channels",
-                                    height=height, barmode="stack", margin=dict(l=50, r=20, t=80, b=40),
-                                    legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1)))
-    fig.update_xaxes(title="channels, from 'mostly previous token' (left) to 'mostly this token' (right)", tickangle=-45)
-    fig.update_yaxes(title="size of the input", range=[0, top])
-    return fig
+    x = [f"ch {c}" for c in chosen]
+    bars = [{"type": "bar", "x": x, "name": "from this token", "marker": {"color": NOW_COLOR},
+             "hovertemplate": "%{x}: %{y:.2f} from this token<extra></extra>"},
+            {"type": "bar", "x": x, "name": "from the previous token", "marker": {"color": PREV_COLOR},
+             "hovertemplate": "%{x}: %{y:.2f} from the previous token<extra></extra>"}]
+    data = [{**b, **c} for b, c in zip(bars, changing(0))] if T else [{"type": "bar"}, {"type": "bar"}]
+    layout = base_layout(title=_title(f"Layer {layer + 1}, the mixer for the key: {len(chosen)} channels"),
+                         height=height, barmode="stack", margin={"l": 50, "r": 20, "t": 80, "b": 40}, legend=LEGEND_ABOVE)
+    layout["xaxis"] = {"title": _title("channels, from 'mostly previous token' (left) to 'mostly this token' (right)"),
+                       "tickangle": -45}
+    layout["yaxis"] = {"title": _title("size of the input"), "range": [0, top]}
+    return _figure(data, _frames(T, [0, 1], changing), layout)
 
 
 def mix_profile_figure(trace, layer: int, height: int = 320) -> go.Figure:
@@ -188,29 +237,27 @@ def mix_profile_figure(trace, layer: int, height: int = 320) -> go.Figure:
     return fig
 
 
-def compare_guesses_figure(trace, other, title_a: str, title_b: str, height: int = 320) -> go.Figure:
+def compare_guesses_figure(trace, other, title_a: str, title_b: str, height: int = 320) -> dict:
     """Two top-5 panels side by side (e.g. normal vs ablated), one frame per token."""
     K = trace.top_probs.shape[1]
-    ys = list(range(K, 0, -1))
-    fig = make_subplots(rows=1, cols=2, subplot_titles=(title_a, title_b), horizontal_spacing=0.18)
-
-    def bars(t):
-        out = []
-        for tr, color in ((trace, RWKV_COLOR), (other, ACCENT)):
-            texts = [f"{label(p)}  {100 * q:.0f}%" for p, q in zip(tr.top_pieces[t], tr.top_probs[t])]
-            out.append(go.Bar(x=tr.top_probs[t], y=ys, orientation="h", text=texts, textposition="outside",
-                              cliponaxis=False, marker_color=color, showlegend=False,
-                              hovertemplate="%{text}<extra></extra>"))
-        return out
-
     T = len(trace.ids)
-    for j, b in enumerate(bars(0) if T else [go.Bar(), go.Bar()]):
-        fig.add_trace(b, row=1, col=j + 1)
-    fig.frames = [_frame(t, bars(t), [0, 1]) for t in range(T)]
-    fig.update_layout(**base_layout(height=height))
-    fig.update_xaxes(range=[0, 1.5], tickvals=[0, 0.5, 1], tickformat=".0%")
-    fig.update_yaxes(showticklabels=False, range=[0.4, K + 0.6])
-    return fig
+
+    def changing(t):
+        return [{"type": "bar", "x": nums(tr.top_probs[t]), "text": _guess_texts(tr.top_pieces[t], tr.top_probs[t])}
+                for tr in (trace, other)]
+
+    bars = [{"type": "bar", "y": list(range(K, 0, -1)), "orientation": "h", "textposition": "outside", "cliponaxis": False,
+             "marker": {"color": color}, "showlegend": False, "hovertemplate": "%{text}<extra></extra>"}
+            for color in (RWKV_COLOR, ACCENT)]
+    data = [{**b, **c} for b, c in zip(bars, changing(0))] if T else [{"type": "bar"}, {"type": "bar"}]
+    for trace_json, axes in zip(data, (("x", "y"), ("x2", "y2"))):
+        trace_json["xaxis"], trace_json["yaxis"] = axes
+    layout = base_layout(height=height)
+    layout.update(_side_by_side((title_a, title_b), spacing=0.18))
+    for suffix in ("", "2"):
+        layout["xaxis" + suffix].update({"range": [0, 1.5], "tickvals": [0, 0.5, 1], "tickformat": ".0%"})
+        layout["yaxis" + suffix].update({"showticklabels": False, "range": [0.4, K + 0.6]})
+    return _figure(data, _frames(T, [0, 1], changing), layout)
 
 
 # --------------------------------------------------------------------------- fading memory
@@ -260,53 +307,53 @@ def contribution_heatmap(weights: np.ndarray, pieces: list[str], title: str, hei
 
 
 def echo_figure(weights: np.ndarray, pieces: list[str], other: np.ndarray | None = None, other_name: str = "",
-                window: int = 48, height: int = 340) -> go.Figure:
+                window: int = 48, height: int = 340) -> dict:
     """One frame per token: how much each earlier token (the last `window`) still counts, RWKV vs another model."""
     T = len(pieces)
+    series = [(weights, "RWKV (from its memory)", RWKV_COLOR, "RWKV")]
+    if other is not None:
+        series.append((other, other_name, GPT_COLOR, "transformer"))
 
-    def bars(t):
-        lo = max(0, t - window + 1)
-        x = np.arange(lo, t + 1) + 1
-        out = [go.Bar(x=x, y=weights[t, lo: t + 1], name="RWKV (from its memory)", marker_color=RWKV_COLOR,
-                      hovertemplate="token %{x}: %{y:.1%}<extra>RWKV</extra>")]
-        if other is not None:
-            out.append(go.Bar(x=x, y=other[t, lo: t + 1], name=other_name, marker_color=GPT_COLOR,
-                              hovertemplate="token %{x}: %{y:.1%}<extra>transformer</extra>"))
-        return out
+    def window_start(t):
+        return max(0, t - window + 1)
 
-    n_traces = 1 if other is None else 2
-    fig = go.Figure(data=bars(0) if T else [go.Bar() for _ in range(n_traces)])
-    fig.frames = [_frame(t, bars(t), list(range(n_traces)),
-                         layout={"xaxis": {"range": [max(0, t - window + 1) + 0.5, t + 1.5]}}) for t in range(T)]
-    fig.update_layout(**base_layout(title="While reading this token, who still counts", height=height, barmode="group",
-                                    margin=dict(l=50, r=20, t=80, b=40), legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1)))
-    fig.update_xaxes(title="earlier token (number in the text)", range=[0.5, 1.5])
-    fig.update_yaxes(tickformat=".0%", title="share", rangemode="tozero")
-    return fig
+    def changing(t):
+        lo = window_start(t)
+        return [{"type": "bar", "x": list(range(lo + 1, t + 2)), "y": nums(w[t, lo: t + 1])} for w, *_ in series]
+
+    bars = [{"type": "bar", "name": name, "marker": {"color": color},
+             "hovertemplate": "token %{x}: %{y:.1%}<extra>" + short + "</extra>"} for _, name, color, short in series]
+    data = [{**b, **c} for b, c in zip(bars, changing(0))] if T else [{"type": "bar"} for _ in series]
+    layout = base_layout(title=_title("While reading this token, who still counts"), height=height, barmode="group",
+                         margin={"l": 50, "r": 20, "t": 80, "b": 40}, legend=LEGEND_ABOVE)
+    layout["xaxis"] = {"title": _title("earlier token (number in the text)"), "range": [0.5, 1.5]}
+    layout["yaxis"] = {"tickformat": ".0%", "title": _title("share"), "rangemode": "tozero"}
+    frames = _frames(T, list(range(len(series))), changing,
+                     lambda t: {"xaxis": {"range": [window_start(t) + 0.5, t + 1.5]}})
+    return _figure(data, frames, layout)
 
 
 # --------------------------------------------------------------------------- start page teaser
-def teaser_figure(words: list[str], height: int = 320) -> go.Figure:
+def teaser_figure(words: list[str], height: int = 320) -> dict:
     """Two panels growing word by word: RWKV's memory stays one box; the transformer's cache stacks up."""
     n = len(words)
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("RWKV: one memory box", "Transformer: a growing cache"),
-                        horizontal_spacing=0.1)
 
-    def panels(t):
-        rwkv = go.Scatter(x=[0.5], y=[0.5], mode="markers+text", text=[f"state<br>after {t + 1} word{'s' if t else ''}"],
-                          textposition="middle center", marker=dict(symbol="square", size=120, color=PREV_COLOR),
-                          showlegend=False, hoverinfo="skip")
-        gpt = go.Bar(x=[1] * (t + 1), y=[1] * (t + 1), base=list(range(t + 1)), width=0.8, orientation="v",
-                     text=[label(w) for w in words[: t + 1]], textposition="inside", marker_color=NOW_COLOR,
-                     showlegend=False, hoverinfo="skip")
-        return [rwkv, gpt]
+    def changing(t):
+        return [{"type": "scatter", "text": [f"state<br>after {t + 1} word{'s' if t else ''}"]},
+                {"type": "bar", "x": [1] * (t + 1), "y": [1] * (t + 1), "base": list(range(t + 1)),
+                 "text": [label(w) for w in words[: t + 1]]}]
 
-    for j, tr in enumerate(panels(0) if n else [go.Scatter(), go.Bar()]):
-        fig.add_trace(tr, row=1, col=j + 1)
-    fig.frames = [_frame(t, panels(t), [0, 1]) for t in range(n)]
-    fig.update_layout(**base_layout(height=height))
-    fig.update_xaxes(visible=False, range=[0, 1], row=1, col=1)
-    fig.update_yaxes(visible=False, range=[0, 1], row=1, col=1)
-    fig.update_xaxes(visible=False, range=[0.4, 1.6], row=1, col=2)
-    fig.update_yaxes(visible=False, range=[0, max(n, 1)], row=1, col=2)
-    return fig
+    panels = [{"type": "scatter", "x": [0.5], "y": [0.5], "mode": "markers+text", "textposition": "middle center",
+               "marker": {"symbol": "square", "size": 120, "color": PREV_COLOR}, "showlegend": False, "hoverinfo": "skip",
+               "xaxis": "x", "yaxis": "y"},
+              {"type": "bar", "width": 0.8, "orientation": "v", "textposition": "inside", "marker": {"color": NOW_COLOR},
+               "showlegend": False, "hoverinfo": "skip", "xaxis": "x2", "yaxis": "y2"}]
+    data = [{**p, **c} for p, c in zip(panels, changing(0))] if n else [
+        {"type": "scatter", "xaxis": "x", "yaxis": "y"}, {"type": "bar", "xaxis": "x2", "yaxis": "y2"}]
+    layout = base_layout(height=height)
+    layout.update(_side_by_side(("RWKV: one memory box", "Transformer: a growing cache"), spacing=0.1))
+    layout["xaxis"].update({"visible": False, "range": [0, 1]})
+    layout["yaxis"].update({"visible": False, "range": [0, 1]})
+    layout["xaxis2"].update({"visible": False, "range": [0.4, 1.6]})
+    layout["yaxis2"].update({"visible": False, "range": [0, max(n, 1)]})
+    return _figure(data, _frames(n, [0, 1], changing), layout)

@@ -1,6 +1,10 @@
 """Cached loaders: models load once per server process (read-only, shared by every visitor);
 traces are cached per prompt with bounds, so a workshop of 60 reading the same sample costs one trace.
 
+Traces are shared as the very same objects (`st.cache_resource`, no copy per hit); their numpy arrays
+are made read-only (`frozen`), so a page that tried to change one would fail loudly instead of
+changing every visitor's view. Caches are per process: in room mode each process fills its own.
+
 Example (in a page):
     rwkv, tok = rwkv_model(), tokenizer()
     trace = rwkv_trace("Once upon a time")
@@ -9,6 +13,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import streamlit as st
 import torch
 
@@ -51,6 +56,15 @@ def require_models() -> None:
         st.stop()
 
 
+def frozen(value):
+    """Make the numpy arrays of a trace (or an array) read-only, in place; returns the value."""
+    parts = [value] if isinstance(value, np.ndarray) else [*vars(value).values(), *getattr(value, "mix", {}).values()]
+    for part in parts:
+        if isinstance(part, np.ndarray):
+            part.flags.writeable = False
+    return value
+
+
 def rwkv_model():
     return _models()["rwkv"]
 
@@ -63,29 +77,29 @@ def encode(text: str) -> list[int]:
     return tokenizer().encode(text)
 
 
-@st.cache_data(max_entries=64, ttl=3600, show_spinner="The model is reading your text…")
+@st.cache_resource(max_entries=64, ttl=3600, show_spinner="The model is reading your text…")
 def rwkv_trace(ids: tuple[int, ...], ablation: str = "none"):
-    return trace_rwkv(rwkv_model(), tokenizer(), list(ids), ablation=ablation)
+    return frozen(trace_rwkv(rwkv_model(), tokenizer(), list(ids), ablation=ablation))
 
 
-@st.cache_data(max_entries=16, ttl=3600, show_spinner="The transformer is reading your text…")
+@st.cache_resource(max_entries=16, ttl=3600, show_spinner="The transformer is reading your text…")
 def gpt_trace(ids: tuple[int, ...]):
-    return trace_gpt(gpt_model(), tokenizer(), list(ids))
+    return frozen(trace_gpt(gpt_model(), tokenizer(), list(ids)))
 
 
-@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
+@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
 def gpt_attention(ids: tuple[int, ...], layer: int):
-    """The transformer's attention for one layer, averaged over heads: (T, T). Small to copy, unlike the trace."""
-    return gpt_trace(ids).attention[layer].mean(axis=0)
+    """The transformer's attention for one layer, averaged over heads: (T, T)."""
+    return frozen(gpt_trace(ids).attention[layer].mean(axis=0))
 
 
-@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
+@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
 def rwkv_implicit_attention(ids: tuple[int, ...], layer: int, ablation: str = "none"):
     tr = rwkv_trace(ids, ablation)
-    return rwkv_contributions(tr.k[:, layer], tr.decay[layer], tr.bonus[layer])
+    return frozen(rwkv_contributions(tr.k[:, layer], tr.decay[layer], tr.bonus[layer]))
 
 
-@st.cache_data(max_entries=64, ttl=3600, show_spinner="The model is writing…")
+@st.cache_resource(max_entries=64, ttl=3600, show_spinner="The model is writing…")
 def continue_text(ids: tuple[int, ...], n_new: int, temperature: float, seed: int) -> tuple[int, ...]:
     """Prompt ids + n_new tokens written by RWKV (greedy when temperature == 0)."""
     return tuple(ids) + tuple(generate_ids(rwkv_model(), "rwkv", list(ids), n_new, temperature or None, seed))

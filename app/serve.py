@@ -1,5 +1,6 @@
 """Start the app warm: PyTorch imported, the models loaded and the default text prepared before the
-server opens, so the first visitor waits for none of it.
+server opens, so the first visitor waits for none of it; and without Streamlit's "Page not found"
+box on the first visit (see `use_navigation_only`).
 
     python -m app.serve [any `streamlit run` options, e.g. --server.port 8501]
 
@@ -31,7 +32,24 @@ def preload() -> None:
     views.read_along(ids, ("prompt",) * len(ids))
 
 
+def use_navigation_only() -> None:
+    """Tell Streamlit, before the first visitor, that this app's pages come from `st.navigation` only.
+
+    Streamlit 1.67 decides on the first session of a process whether the app is an old-style
+    multipage app: a `pages/` folder beside the entry script makes it so
+    (`PagesManager.uses_pages_directory`, runtime/pages_manager.py). That first run then builds its
+    pages from the folder's file names (`read_along`, not our `read-along`), cannot find the page in the
+    link, sends `page_not_found` (the "Page not found" box) and only then runs `st.navigation`, which
+    clears the flag for good (commands/navigation.py). Clearing it first gives every visitor, the
+    first one included, the page their link names.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False
+
+
 def main(argv: list[str] | None = None) -> None:
+    use_navigation_only()
     preload()
     from streamlit.web import cli as stcli
 

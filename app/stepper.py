@@ -14,9 +14,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-import plotly.graph_objects as go
-from plotly.utils import PlotlyJSONEncoder
-
 from .assets import PLOTLY_JS_URL
 
 CONTROLS_HEIGHT = 200
@@ -37,8 +34,15 @@ class StepperSpec:
     extra: dict = field(default_factory=dict)
 
     def to_json(self) -> str:
-        raw = json.dumps(self.__dict__, cls=PlotlyJSONEncoder, separators=(",", ":"))
+        raw = json.dumps(self.__dict__, separators=(",", ":"), allow_nan=False, default=_plain)
         return safe_json_for_script(raw)
+
+
+def _plain(value):
+    """JSON for what `json` does not know: numpy arrays and numbers (from a `go.Figure`'s JSON)."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
 def safe_json_for_script(raw: str) -> str:
@@ -69,16 +73,23 @@ def display_piece(piece: str) -> str:
     return "".join(out) or "∅"
 
 
-def build_spec(figures: list[go.Figure], labels: list[str], *, kinds: list[str] | None = None,
+def figure_json(fig) -> dict:
+    """A figure as Plotly JSON: plain dicts (app/figures.py's stepper figures) pass through untouched."""
+    return fig if isinstance(fig, dict) else fig.to_plotly_json()
+
+
+def build_spec(figures: list, labels: list[str], *, kinds: list[str] | None = None,
                notes: list[str] | None = None, url_param: str | None = "step",
                play_ms: int = 700) -> StepperSpec:
+    """`figures`: Plotly figure dicts (or `go.Figure`s), each with one frame per label."""
     n = len(labels)
+    figures = [figure_json(fig) for fig in figures]
     for fig in figures:
-        if len(fig.frames) != n:
-            raise ValueError(f"each figure needs one frame per step: {len(fig.frames)} frames for {n} steps")
+        if len(fig.get("frames") or []) != n:
+            raise ValueError(f"each figure needs one frame per step: {len(fig.get('frames') or [])} frames for {n} steps")
     return StepperSpec(
-        figures=[fig.to_plotly_json() for fig in figures],
-        heights=[int(fig.layout.height or 380) for fig in figures],
+        figures=figures,
+        heights=[int(fig["layout"].get("height") or 380) for fig in figures],
         labels=[display_piece(s) for s in labels],
         kinds=kinds or ["prompt"] * n,
         notes=notes or [""] * n,
@@ -96,7 +107,7 @@ class PreparedStepper:
     n_steps: int
 
 
-def prepare(figures: list[go.Figure], labels: list[str], *, kinds=None, notes=None, url_param: str | None = "step",
+def prepare(figures: list, labels: list[str], *, kinds=None, notes=None, url_param: str | None = "step",
             play_ms: int = 700, chip_rows: int = 3) -> PreparedStepper:
     spec = build_spec(figures, labels, kinds=kinds, notes=notes, url_param=url_param, play_ms=play_ms)
     height = CONTROLS_HEIGHT + 32 * chip_rows + sum(h + 12 for h in spec.heights)
@@ -117,7 +128,7 @@ def show(prepared: PreparedStepper, start: int = 0) -> None:
     st.iframe(stepper_html(prepared, start), height=prepared.height)
 
 
-def stepper(figures: list[go.Figure], labels: list[str], *, kinds=None, notes=None, start: int = 0,
+def stepper(figures: list, labels: list[str], *, kinds=None, notes=None, start: int = 0,
             url_param: str | None = "step", play_ms: int = 700, chip_rows: int = 3) -> None:
     """Build and draw a stepper in one go (for small, cheap figures; cache `prepare` for big ones)."""
     show(prepare(figures, labels, kinds=kinds, notes=notes, url_param=url_param, play_ms=play_ms,

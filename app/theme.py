@@ -32,7 +32,7 @@ def base_layout(**overrides) -> dict:
         margin=dict(l=50, r=20, t=50, b=40),
         paper_bgcolor="white",
         plot_bgcolor="white",
-        hoverlabel=dict(font_size=15),
+        hoverlabel={"font": {"size": 15}},
     )
     layout.update(overrides)
     return layout

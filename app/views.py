@@ -1,8 +1,8 @@
 """Cached, ready-to-draw steppers for the reading pages.
 
-Building Plotly figures with one frame per token costs real time (about 1 s for a 512-token text);
-these functions do it once per distinct input and share the result with every visitor and every
-rerun. The step to open at is not part of the key: `stepper.show(prepared, start)` adds it.
+Each is built once per distinct input and shared, as the same immutable object, by every visitor
+and every rerun (`st.cache_resource`: no copy per hit, unlike `st.cache_data`, which unpickles one).
+The step to open at is not part of the key: `stepper.show(prepared, start)` adds it.
 
 Example (in a page):
     stepper.show(views.read_along(ctx.ids, kinds), start=ctx.start_step)
@@ -16,7 +16,7 @@ from .stepper import PreparedStepper, prepare
 from .steps import cost_notes, kv_cache_bytes_after_each
 
 
-@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
+@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
 def read_along(ids: tuple[int, ...], kinds: tuple[str, ...]) -> PreparedStepper:
     trace = loaders.rwkv_trace(ids)
     gpt_cfg = loaders.gpt_model().cfg
@@ -30,7 +30,7 @@ def read_along(ids: tuple[int, ...], kinds: tuple[str, ...]) -> PreparedStepper:
     )
 
 
-@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
+@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
 def token_shift(ids: tuple[int, ...], layer: int, ablate: bool) -> PreparedStepper:
     trace = loaders.rwkv_trace(ids)
     figs = [figures.shift_share_figure(trace), figures.channel_mixer_figure(trace, layer)]
@@ -42,7 +42,7 @@ def token_shift(ids: tuple[int, ...], layer: int, ablate: bool) -> PreparedStepp
     return prepare(figs, trace.pieces)
 
 
-@st.cache_data(max_entries=64, ttl=3600, show_spinner=False)
+@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
 def fading_echo(ids: tuple[int, ...], layer: int, ablation: str) -> PreparedStepper:
     shown = loaders.rwkv_trace(ids, ablation)
     rwkv_w = loaders.rwkv_implicit_attention(ids, layer, ablation)
@@ -50,6 +50,30 @@ def fading_echo(ids: tuple[int, ...], layer: int, ablation: str) -> PreparedStep
     return prepare([figures.echo_figure(rwkv_w, shown.pieces, gpt_w, "Transformer (attention)")], shown.pieces)
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
+@st.cache_resource(max_entries=4, show_spinner=False)
 def teaser(words: tuple[str, ...]) -> PreparedStepper:
     return prepare([figures.teaser_figure(list(words))], list(words), url_param=None, play_ms=600, chip_rows=1)
+
+
+# Static charts (drawn with st.plotly_chart): built once and shared; only Streamlit's own JSON encoding
+# of the figure is left per page run.
+@st.cache_resource(max_entries=8, show_spinner=False)
+def mixer_settings(layer: int, _trace):
+    """The learned μ of one layer (model weights, not the text: the trace only carries them)."""
+    return figures.mix_profile_figure(_trace, layer)
+
+
+@st.cache_resource(max_entries=1, show_spinner=False)
+def half_lives(_decay):
+    """Every channel's half-life (a property of the model, the same for every text)."""
+    return figures.half_life_figure(_decay)
+
+
+@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
+def echo_maps(ids: tuple[int, ...], layer: int, ablation: str):
+    """RWKV's implicit attention and the transformer's attention as token × token heatmaps."""
+    pieces = loaders.rwkv_trace(ids, ablation).pieces
+    return (figures.contribution_heatmap(loaders.rwkv_implicit_attention(ids, layer, ablation), pieces,
+                                         f"RWKV layer {layer + 1}: who still counts"),
+            figures.contribution_heatmap(loaders.gpt_attention(ids, layer), pieces,
+                                         f"Transformer layer {layer + 1}: attention"))

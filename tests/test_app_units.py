@@ -10,25 +10,8 @@ from app.glossary import TERMS, definition, terms_in, with_tooltips
 from app.state import MAX_TOKENS, clamp_step, parse_view, prepare_prompt
 from app.stepper import build_spec, display_piece, prepare, safe_json_for_script, stepper_html
 from app.texts import DEFAULT_PROMPT
-from model.traces import RWKVTrace, half_life_tokens
-
-
-def fixed_trace(T=6, L=2, C=8, K=5, seed=0) -> RWKVTrace:
-    rng = np.random.default_rng(seed)
-    pieces = ["Once", " upon", " <b>a</b>", "\n", " 世界", "\x07"][:T]
-    top_ids = np.tile(np.arange(K), (T, 1))
-    top_probs = np.sort(rng.random((T, K)), axis=1)[:, ::-1] / 3
-    return RWKVTrace(
-        ids=list(range(T)), pieces=pieces, top_ids=top_ids, top_probs=top_probs.astype(np.float32),
-        top_pieces=[[f"w{t}_{k}" for k in range(K)] for t in range(T)],
-        memory=rng.normal(size=(T, L, C)).astype(np.float32),
-        x_now=rng.normal(size=(T, L, C)).astype(np.float32),
-        x_prev=np.concatenate([np.zeros((1, L, C)), rng.normal(size=(T - 1, L, C))]).astype(np.float32),
-        k=rng.normal(size=(T, L, C)).astype(np.float32), r=rng.random((T, L, C)).astype(np.float32),
-        mix={n: rng.random((L, C)).astype(np.float32) for n in "kvr"},
-        decay=rng.uniform(0.01, 0.999, (L, C)).astype(np.float32), bonus=rng.normal(size=(L, C)).astype(np.float32),
-        state_floats=5 * L * C, state_bytes=20 * L * C,
-    )
+from tests.test_figures import fixed_trace
+from model.traces import half_life_tokens
 
 
 # ----------------------------------------------------------------- deep links
@@ -115,67 +98,7 @@ def test_display_piece_makes_invisible_characters_visible():
     assert display_piece("") == "∅"
 
 
-# ----------------------------------------------------------------- figures
-def test_top_guesses_has_a_frame_per_token_with_that_steps_probabilities():
-    tr = fixed_trace()
-    fig = figures.top_guesses_figure(tr)
-    assert len(fig.frames) == len(tr.ids)
-    for t, frame in enumerate(fig.frames):
-        assert frame.name == str(t)
-        np.testing.assert_allclose(frame.data[0].x, tr.top_probs[t])
-
-
-def test_labels_are_html_escaped():
-    assert figures.label("<b>x</b>") == "&lt;b&gt;x&lt;/b&gt;"
-    fig = figures.contribution_heatmap(np.eye(6), fixed_trace().pieces, "t")
-    assert all("<b>" not in t for t in fig.layout.xaxis.ticktext)
-
-
-def test_memory_heatmap_sorts_channels_by_decay():
-    tr = fixed_trace()
-    fig = figures.memory_heatmap_figure(tr)
-    order = np.argsort(tr.decay, axis=1)
-    np.testing.assert_allclose(fig.frames[3].data[0].z, np.take_along_axis(tr.memory[3], order, axis=1))
-
-
-def test_memory_held_rwkv_flat_gpt_growing():
-    tr = fixed_trace()
-    gpt_bytes = np.arange(1, 7) * 1000
-    fig = figures.memory_held_figure(tr.state_bytes, gpt_bytes, tr.pieces)
-    assert len(set(np.round(fig.data[0].y, 6))) == 1  # RWKV: flat
-    assert np.all(np.diff(fig.data[1].y) > 0)  # KV cache: grows with every token
-    assert list(fig.frames[3].data[1].y) == [4000 / 1000]  # the marker follows the step
-
-
-def test_previous_token_share_bounds_and_first_step():
-    tr = fixed_trace()
-    shares = figures.previous_token_share(tr)
-    for s in shares.values():
-        assert s.shape == (6, 2) and np.all((s >= 0) & (s <= 1))
-        np.testing.assert_allclose(s[0], 0)  # nothing before the first token
-
-
-def test_previous_token_share_formula():
-    tr = fixed_trace()
-    mu, now, prev = tr.mix["k"][1], tr.x_now[2, 1], tr.x_prev[2, 1]
-    expected = np.abs((1 - mu) * prev).sum() / (np.abs(mu * now).sum() + np.abs((1 - mu) * prev).sum())
-    assert figures.previous_token_share(tr)["k"][2, 1] == pytest.approx(expected, rel=1e-5)
-
-
-def test_other_figures_build():
-    tr = fixed_trace()
-    assert len(figures.shift_share_figure(tr).frames) == 6
-    assert len(figures.compare_guesses_figure(tr, fixed_trace(seed=1), "a", "b").frames) == 6
-    assert len(figures.mix_profile_figure(tr, 1).data) == 3
-    assert len(figures.half_life_figure(tr.decay).data) == 2
-    w = np.tril(np.ones((6, 6))) / np.arange(1, 7)[:, None]
-    fig = figures.echo_figure(w, tr.pieces, w, "gpt")
-    assert len(fig.frames) == 6
-    np.testing.assert_allclose(fig.frames[3].data[0].y, w[3, :4])
-    assert len(figures.channel_mixer_figure(tr, 1, n_channels=4).frames) == 6
-    assert len(figures.teaser_figure(["a", "b", "c"]).frames) == 3
-
-
+# ----------------------------------------------------------------- figures: tests/test_figures.py
 def test_half_life():
     hl = half_life_tokens(np.array([0.5, 0.25, 1.0]))
     np.testing.assert_allclose(hl[:2], [1.0, 0.5])

@@ -1,7 +1,8 @@
 """The prompt box shared by the reading pages (read along, token shift, fading memory).
 
 It reads `prompt` and `step` from the URL, lets the visitor type or pick a sample, keeps the URL in
-step with what is shown, and says plainly what happened to bad input (empty, too long, odd link).
+step with what is shown, carries the reader's text to the next reading page (a link's own text wins),
+and says plainly what happened to bad input (empty, too long, odd link).
 
 Example (in a page):
     ctx = prompt_box("read")
@@ -20,7 +21,8 @@ from . import loaders
 from .state import MAX_TOKENS, clamp_step, parse_view, prepare_prompt
 from .texts import DEFAULT_PROMPT, EMPTY_PROMPT_HINT, SAMPLE_PROMPTS
 
-SESSION_PROMPT = "shared_prompt"
+SESSION_PROMPT = "shared_prompt"  # the reader's text, carried from one reading page to the next
+SESSION_PAGE = "prompt_page"  # which reading page drew the prompt box last
 MAX_URL_PROMPT = 2000  # characters of the percent-encoded prompt kept in the address bar
 
 
@@ -43,8 +45,12 @@ def prompt_box(page_key: str) -> ReadingContext | None:
     view = parse_view(st.query_params.to_dict())
     for note in view.notes:
         st.info(note, icon="🔗")
-    if "prompt_box" not in st.session_state:
+    # The box is a new widget on every reading page: a value left by another page's box would be
+    # dropped (the box would open empty), so each page seeds it from the link or the reader's text.
+    arrived = st.session_state.get(SESSION_PAGE) != page_key
+    if arrived or "prompt_box" not in st.session_state:
         st.session_state["prompt_box"] = view.prompt if view.from_link else st.session_state.get(SESSION_PROMPT, DEFAULT_PROMPT)
+    st.session_state[SESSION_PAGE] = page_key
 
     col_text, col_sample = st.columns([3, 1])
     with col_sample:
@@ -53,7 +59,7 @@ def prompt_box(page_key: str) -> ReadingContext | None:
     with col_text:
         text = st.text_area("Your text (the model reads it token by token)", key="prompt_box", height=90,
                             max_chars=4000, help="Any text works; the model was trained on simple English stories.")
-    edited = SESSION_PROMPT in st.session_state and st.session_state[SESSION_PROMPT] != text
+    edited = not arrived and SESSION_PROMPT in st.session_state and st.session_state[SESSION_PROMPT] != text
     st.session_state[SESSION_PROMPT] = text
     if edited:  # a new text starts at its first token
         view.step = None

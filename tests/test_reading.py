@@ -1,0 +1,66 @@
+"""app/reading.py: the prompt box shared by the reading pages, across page changes (AppTest)."""
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from app.texts import DEFAULT_PROMPT
+from tests.app_helpers import ROOT, no_exceptions, stepper_specs
+
+READING_PAGES = ["pages/read_along.py", "pages/token_shift.py", "pages/fading_memory.py"]
+
+
+def session(page: str, query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.switch_page(page)
+    return at.run()
+
+
+def go_to(at: AppTest, page: str) -> AppTest:
+    """What the sidebar link does: another page, the same session, no query string."""
+    for key in list(at.query_params):
+        del at.query_params[key]
+    at.switch_page(page)
+    return at.run()
+
+
+def test_default_text_follows_the_reader_to_every_reading_page():
+    at = session(READING_PAGES[0])
+    for page in READING_PAGES[1:] + READING_PAGES[:1]:
+        go_to(at, page)
+        assert no_exceptions(at), page
+        assert at.text_area(key="prompt_box").value == DEFAULT_PROMPT, page
+        assert "prompt" not in at.query_params, page  # the default text keeps links short
+        assert stepper_specs(at), f"{page} drew no step-through"
+
+
+def test_typed_text_follows_the_reader_and_stays_in_the_link():
+    at = session(READING_PAGES[0])
+    at.text_area(key="prompt_box").input("Tom had a red ball.").run()
+    for page in READING_PAGES[1:]:
+        go_to(at, page)
+        assert at.text_area(key="prompt_box").value == "Tom had a red ball.", page
+        assert at.query_params["prompt"] == "Tom had a red ball.", page
+        labels = "".join(stepper_specs(at)[0]["labels"]).replace("\u00a0", " ")
+        assert labels == "Tom had a red ball.", page
+
+
+def test_a_links_text_wins_over_the_text_carried_from_another_page():
+    at = session(READING_PAGES[0])
+    at.text_area(key="prompt_box").input("Tom had a red ball.").run()
+    for key in list(at.query_params):
+        del at.query_params[key]
+    at.query_params["prompt"] = "Sue saw a cat."
+    at.query_params["step"] = "2"
+    at.switch_page(READING_PAGES[1]).run()
+    assert at.text_area(key="prompt_box").value == "Sue saw a cat."
+    assert stepper_specs(at)[0]["start"] == 1  # the link's step survives the arrival
+
+
+def test_editing_the_text_on_a_page_restarts_at_the_first_token():
+    at = session(READING_PAGES[1], {"prompt": "Sue saw a cat.", "step": "3"})
+    assert stepper_specs(at)[0]["start"] == 2
+    at.text_area(key="prompt_box").input("Sue saw a big dog.").run()
+    assert stepper_specs(at)[0]["start"] == 0
+    assert "step" not in at.query_params

@@ -2,6 +2,8 @@
 #   docker build -t rwkv-explainer .
 #   docker run --rm -p 8501:8501 rwkv-explainer        # then open http://localhost:8501
 # Another torch build: --build-arg TORCH_VERSION=... (and TORCH_INDEX_URL=... for another wheel index).
+# Several containers behind one proxy (deploy/: compose, Kubernetes): give every one the same
+# -e STREAMLIT_SERVER_COOKIE_SECRET=... (Streamlit signs its cookies with it). No nginx in this image.
 FROM python:3.11-slim
 
 ARG TORCH_VERSION=2.13.0

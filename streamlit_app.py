@@ -1,7 +1,9 @@
 """rwkv-explainer entry point: page config and navigation only (run: streamlit run streamlit_app.py)."""
 import streamlit as st
 
-st.set_page_config(page_title="RWKV Explainer", page_icon="🪶", layout="wide", initial_sidebar_state="auto")
+from app.ui import initial_sidebar_state
+
+st.set_page_config(page_title="RWKV Explainer", page_icon="🪶", layout="wide", initial_sidebar_state=initial_sidebar_state())
 
 PAGES = [
     st.Page("pages/start.py", title="Start here", icon="👋", url_path="start", default=True),

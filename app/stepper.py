@@ -105,18 +105,27 @@ class PreparedStepper:
     json: str
     height: int
     n_steps: int
+    n_figures: int = 1
 
 
 def prepare(figures: list, labels: list[str], *, kinds=None, notes=None, url_param: str | None = "step",
             play_ms: int = 700, chip_rows: int = 3) -> PreparedStepper:
     spec = build_spec(figures, labels, kinds=kinds, notes=notes, url_param=url_param, play_ms=play_ms)
     height = CONTROLS_HEIGHT + 32 * chip_rows + sum(h + 12 for h in spec.heights)
-    return PreparedStepper(json=spec.to_json(), height=height, n_steps=len(labels))
+    return PreparedStepper(json=spec.to_json(), height=height, n_steps=len(labels), n_figures=len(spec.figures))
 
 
-def stepper_html(prepared: PreparedStepper, start: int = 0, plotly_src: str = PLOTLY_JS_URL) -> str:
+PRESENTER_EXTRA_HEIGHT = 90  # bigger buttons, chips and note in presenter mode
+PRESENTER_EXTRA_FIGURE_HEIGHT = 40  # room for 20 px axis titles under each chart (projectorSizes)
+
+
+def stepper_html(prepared: PreparedStepper, start: int = 0, plotly_src: str = PLOTLY_JS_URL, present: bool = False) -> str:
+    """The iframe's page. `present`: projector sizes (every text at least 20 px, charts included)."""
     start = max(0, min(int(start), prepared.n_steps - 1)) if prepared.n_steps else 0
     return (_TEMPLATE.replace("__PLOTLY_SRC__", plotly_src).replace("__START__", str(start))
+            .replace("__BODY_CLASS__", "present" if present else "")
+            .replace("__PRESENT__", "true" if present else "false")
+            .replace("__EXTRA_FIG__", str(PRESENTER_EXTRA_FIGURE_HEIGHT))
             .replace("__DATA__", prepared.json))
 
 
@@ -125,7 +134,12 @@ def show(prepared: PreparedStepper, start: int = 0) -> None:
     and same-origin access), so the JSON escaping and `textContent` are the defence, not a sandbox."""
     import streamlit as st
 
-    st.iframe(stepper_html(prepared, start), height=prepared.height)
+    from .ui import presenter_on
+
+    present = presenter_on()
+    st.iframe(stepper_html(prepared, start, present=present),
+              height=prepared.height + (PRESENTER_EXTRA_HEIGHT + PRESENTER_EXTRA_FIGURE_HEIGHT * prepared.n_figures
+                                        if present else 0))
 
 
 def stepper(figures: list, labels: list[str], *, kinds=None, notes=None, start: int = 0,
@@ -154,9 +168,13 @@ _TEMPLATE = r"""<!doctype html>
   #note { font-size: 16px; min-height: 1.4em; margin: 4px 0 6px 0; }
   .fig { width: 100%; }
   #error { color: #D55E00; font-weight: 600; }
+  body.present button, body.present #position { font-size: 24px; }
+  body.present .chip { font-size: 22px; padding: 3px 8px; }
+  body.present #chips { max-height: 140px; }
+  body.present #note { font-size: 21px; }
 </style>
 <script src="__PLOTLY_SRC__"></script>
-</head><body>
+</head><body class="__BODY_CLASS__">
 <div id="controls" role="toolbar" aria-label="Step through the text">
   <button id="reset" data-testid="stepper-reset" title="Back to the first token (Home)">↺ Reset</button>
   <button id="back" data-testid="stepper-back" title="Previous token (← or Page Up)">◀ Back</button>
@@ -172,7 +190,7 @@ _TEMPLATE = r"""<!doctype html>
 <script>
 (function () {
   const spec = JSON.parse(document.getElementById("spec").textContent);
-  const n = spec.labels.length;
+  const n = spec.labels.length, PRESENT = __PRESENT__, PRESENTER_EXTRA_FIGURE_HEIGHT = __EXTRA_FIG__;
   let step = __START__, timer = null;
   const chipsEl = document.getElementById("chips"), figsEl = document.getElementById("figs");
   const chips = spec.labels.map(function (label, i) {
@@ -195,12 +213,22 @@ _TEMPLATE = r"""<!doctype html>
       d.setAttribute("data-testid", "stepper-figure");
       figsEl.appendChild(d);
       const layout = Object.assign({}, fig.layout, {autosize: true, height: spec.heights[j]});
+      if (PRESENT) projectorSizes(layout, j);
       Plotly.newPlot(d, fig.data, layout, {displaylogo: false, responsive: true,
         toImageButtonOptions: {format: "png", scale: 2}}).then(function () {
           return Plotly.addFrames(d, fig.frames || []);
         }).then(function () { d.__ready = true; showFrame(d, step); });
       divs.push(d);
     });
+  }
+  function projectorSizes(layout, j) {  // presenter mode: no chart text under 20 px
+    const m = layout.margin || {};
+    layout.height = spec.heights[j] + PRESENTER_EXTRA_FIGURE_HEIGHT;
+    layout.margin = Object.assign({}, m, {t: (m.t || 50) + 10, b: (m.b || 40) + 30});
+    layout.font = Object.assign({}, layout.font, {size: 20});
+    layout.hoverlabel = {font: {size: 20}};
+    if (layout.title) layout.title = Object.assign({}, layout.title, {font: {size: 24}});
+    (layout.annotations || []).forEach(function (a) { a.font = Object.assign({}, a.font, {size: 22}); });
   }
   function showFrame(d, i) {
     if (!d.__ready) return;
@@ -273,6 +301,14 @@ _TEMPLATE = r"""<!doctype html>
   } catch (e) {}
   window.stepperGo = go;
   go(step, true);
+  if (PRESENT) {  // a presenter's link opens on the step-through: buttons, chips and the first chart on screen
+    setTimeout(function () {
+      try {
+        window.frameElement.style.scrollMarginTop = "84px";  // below Streamlit's header bar
+        window.frameElement.scrollIntoView({block: "start"});
+      } catch (e) {}
+    }, 300);
+  }
 })();
 </script>
 </body></html>

@@ -78,6 +78,16 @@ def presenter_toggle() -> bool:
     return on
 
 
+def initial_sidebar_state() -> str:
+    """A presenter's link (?present=1) opens with the sidebar folded away: the projector shows the page."""
+    return "collapsed" if str(st.query_params.get("present", "")).lower() in PRESENT_VALUES else "auto"
+
+
+def presenter_on() -> bool:
+    """Whether this session is in presenter mode (set by the sidebar switch or ?present=1)."""
+    return bool(st.session_state.get("_presenter_on", False))
+
+
 def page_header(title: str, lead: str) -> None:
     inject_css()
     presenter_toggle()

@@ -28,6 +28,7 @@ class StepperSpec:
     labels: list[str]
     kinds: list[str]
     notes: list[str]
+    summaries: list[str]  # what a screen reader announces at each step (token, top guess, memory …)
     url_param: str | None = "step"
     play_ms: int = 700
     first_label: str = "Token"
@@ -79,8 +80,8 @@ def figure_json(fig) -> dict:
 
 
 def build_spec(figures: list, labels: list[str], *, kinds: list[str] | None = None,
-               notes: list[str] | None = None, url_param: str | None = "step",
-               play_ms: int = 700) -> StepperSpec:
+               notes: list[str] | None = None, summaries: list[str] | None = None,
+               url_param: str | None = "step", play_ms: int = 700) -> StepperSpec:
     """`figures`: Plotly figure dicts (or `go.Figure`s), each with one frame per label."""
     n = len(labels)
     figures = [figure_json(fig) for fig in figures]
@@ -93,6 +94,7 @@ def build_spec(figures: list, labels: list[str], *, kinds: list[str] | None = No
         labels=[display_piece(s) for s in labels],
         kinds=kinds or ["prompt"] * n,
         notes=notes or [""] * n,
+        summaries=summaries or [f"Token {i + 1} of {n}: “{display_piece(piece)}”." for i, piece in enumerate(labels)],
         url_param=url_param,
         play_ms=play_ms,
     )
@@ -108,9 +110,11 @@ class PreparedStepper:
     n_figures: int = 1
 
 
-def prepare(figures: list, labels: list[str], *, kinds=None, notes=None, url_param: str | None = "step",
+def prepare(figures: list, labels: list[str], *, kinds=None, notes=None, summaries=None, url_param: str | None = "step",
             play_ms: int = 700, chip_rows: int = 3) -> PreparedStepper:
-    spec = build_spec(figures, labels, kinds=kinds, notes=notes, url_param=url_param, play_ms=play_ms)
+    """`summaries`: one plain sentence per step for screen readers (default: the token and its number)."""
+    spec = build_spec(figures, labels, kinds=kinds, notes=notes, summaries=summaries, url_param=url_param,
+                      play_ms=play_ms)
     height = CONTROLS_HEIGHT + 32 * chip_rows + sum(h + 12 for h in spec.heights)
     return PreparedStepper(json=spec.to_json(), height=height, n_steps=len(labels), n_figures=len(spec.figures))
 
@@ -129,7 +133,7 @@ def stepper_html(prepared: PreparedStepper, start: int = 0, plotly_src: str = PL
             .replace("__DATA__", prepared.json))
 
 
-def show(prepared: PreparedStepper, start: int = 0) -> None:
+def show(prepared: PreparedStepper, start: int = 0, name: str = "Step-through: the text token by token, with its charts") -> None:
     """Draw a prepared stepper in the page: an iframe that shares the app's origin (st.iframe allows scripts
     and same-origin access), so the JSON escaping and `textContent` are the defence, not a sandbox."""
     import streamlit as st
@@ -137,7 +141,7 @@ def show(prepared: PreparedStepper, start: int = 0) -> None:
     from .ui import presenter_on
 
     present = presenter_on()
-    st.iframe(stepper_html(prepared, start, present=present),
+    st.iframe(stepper_html(prepared, start, present=present), alt=name,
               height=prepared.height + (PRESENTER_EXTRA_HEIGHT + PRESENTER_EXTRA_FIGURE_HEIGHT * prepared.n_figures
                                         if present else 0))
 
@@ -152,19 +156,21 @@ def stepper(figures: list, labels: list[str], *, kinds=None, notes=None, start: 
 _TEMPLATE = r"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Step through the text, token by token</title>
 <style>
   body { font-family: "Source Sans Pro", "Source Sans 3", system-ui, "Segoe UI", Helvetica, Arial, sans-serif; margin: 0; padding: 2px 4px; color: #262730; }
   #controls { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin-bottom: 8px; }
   button { font-size: 17px; padding: 6px 14px; border-radius: 8px; border: 1px solid #bbb; background: #fff; cursor: pointer; }
   button:hover { border-color: #0072B2; color: #0072B2; }
-  button:focus-visible { outline: 3px solid #E69F00; }
+  button:focus-visible, .chip:focus-visible { outline: 3px solid #1a1a1a; outline-offset: 2px; }
   #position { font-size: 17px; font-weight: 600; margin-left: 6px; }
   #chips { display: flex; flex-wrap: wrap; gap: 4px; max-height: 110px; overflow-y: auto; margin-bottom: 6px; }
   .chip { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 16px; padding: 2px 6px; border-radius: 6px;
           border: 1px solid #ccc; background: #f4f4f4; cursor: pointer; white-space: pre; }
   .chip.generated { border-style: dashed; background: #fff8e6; }
   .chip.read { background: #dbeaf5; }
-  .chip.current { background: #E69F00; border-color: #a36f00; color: #000; font-weight: 700; }
+  .chip.current { background: #E69F00; border: 2px solid #000; color: #000; font-weight: 700; text-decoration: underline; }
+  .sr-only { position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
   #note { font-size: 16px; min-height: 1.4em; margin: 4px 0 6px 0; }
   .fig { width: 100%; }
   #error { color: #D55E00; font-weight: 600; }
@@ -180,10 +186,11 @@ _TEMPLATE = r"""<!doctype html>
   <button id="back" data-testid="stepper-back" title="Previous token (← or Page Up)">◀ Back</button>
   <button id="next" data-testid="stepper-next" title="Next token (→, Space or Page Down)">Next ▶</button>
   <button id="play" data-testid="stepper-play" title="Play / pause (P)">▶ Play</button>
-  <span id="position" data-testid="stepper-position" aria-live="polite"></span>
+  <span id="position" data-testid="stepper-position"></span>
 </div>
-<div id="chips" data-testid="stepper-chips"></div>
+<div id="chips" data-testid="stepper-chips" role="group" aria-label="The text, one chip per token (Enter on a chip jumps there)"></div>
 <div id="note" data-testid="stepper-note"></div>
+<div id="summary" class="sr-only" data-testid="stepper-summary" role="status" aria-live="polite"></div>
 <div id="figs"></div>
 <div id="error"></div>
 <script type="application/json" id="spec">__DATA__</script>
@@ -191,6 +198,7 @@ _TEMPLATE = r"""<!doctype html>
 (function () {
   const spec = JSON.parse(document.getElementById("spec").textContent);
   const n = spec.labels.length, PRESENT = __PRESENT__, PRESENTER_EXTRA_FIGURE_HEIGHT = __EXTRA_FIG__;
+  const REDUCED_MOTION = !!(window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches);
   let step = __START__, timer = null;
   const chipsEl = document.getElementById("chips"), figsEl = document.getElementById("figs");
   const chips = spec.labels.map(function (label, i) {
@@ -198,8 +206,14 @@ _TEMPLATE = r"""<!doctype html>
     c.className = "chip " + (spec.kinds[i] || "prompt");
     c.textContent = label;                       // text only, never HTML
     c.title = (spec.kinds[i] === "generated" ? "written by the model · " : "") + "token " + (i + 1);
+    c.setAttribute("role", "button");
+    c.setAttribute("aria-label", "token " + (i + 1) + ": " + label + (spec.kinds[i] === "generated" ? " (written by the model)" : ""));
+    c.tabIndex = -1;                             // one tab stop for all chips: the current one
     c.dataset.step = String(i);
     c.addEventListener("click", function () { stop(); go(i); });
+    c.addEventListener("keydown", function (e) {
+      if (e.key === "Enter" || e.key === " ") { e.preventDefault(); e.stopPropagation(); stop(); go(i); }
+    });
     chipsEl.appendChild(c);
     return c;
   });
@@ -211,6 +225,10 @@ _TEMPLATE = r"""<!doctype html>
       const d = document.createElement("div");
       d.className = "fig"; d.dataset.testid = "stepper-figure";
       d.setAttribute("data-testid", "stepper-figure");
+      d.setAttribute("role", "img");
+      const title = (fig.layout.title && fig.layout.title.text) ||
+        (fig.layout.annotations || []).map(function (a) { return a.text; }).join(" and ") || "chart";
+      d.setAttribute("aria-label", title + " (the step's summary is read out as you step)");
       figsEl.appendChild(d);
       const layout = Object.assign({}, fig.layout, {autosize: true, height: spec.heights[j]});
       if (PRESENT) projectorSizes(layout, j);
@@ -248,10 +266,13 @@ _TEMPLATE = r"""<!doctype html>
     chips.forEach(function (c, k) {
       c.classList.toggle("current", k === step);
       c.classList.toggle("read", k < step);
+      if (k === step) { c.setAttribute("aria-current", "step"); c.tabIndex = 0; }
+      else { c.removeAttribute("aria-current"); c.tabIndex = -1; }
     });
     chips[step].scrollIntoView({block: "nearest", inline: "nearest"});
     document.getElementById("position").textContent = "Token " + (step + 1) + " of " + n;
     document.getElementById("note").textContent = spec.notes[step] || "";
+    document.getElementById("summary").textContent = spec.summaries[step] || "";
     divs.forEach(function (d) { showFrame(d, step); });
     document.body.dataset.step = String(step);
     if (!initial) syncUrl();  // the first render leaves the address as the page was opened
@@ -261,7 +282,10 @@ _TEMPLATE = r"""<!doctype html>
     if (timer) { stop(); return; }
     if (step >= n - 1) go(0);
     document.getElementById("play").textContent = "⏸ Pause";
-    timer = setInterval(function () { if (step >= n - 1) { stop(); } else { go(step + 1); } }, spec.play_ms);
+    // With "reduce motion" set, Play still steps (the reader asked for it) but slowly enough to read.
+    const every = REDUCED_MOTION ? Math.max(spec.play_ms, 2500) : spec.play_ms;
+    document.body.dataset.playMs = String(every);
+    timer = setInterval(function () { if (step >= n - 1) { stop(); } else { go(step + 1); } }, every);
   }
   document.getElementById("next").addEventListener("click", function () { stop(); go(step + 1); });
   document.getElementById("back").addEventListener("click", function () { stop(); go(step - 1); });

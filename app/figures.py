@@ -222,19 +222,23 @@ def channel_mixer_figure(trace, layer: int, name: str = "k", n_channels: int = 2
     return _figure(data, _frames(T, [0, 1], changing), layout)
 
 
-def mix_profile_figure(trace, layer: int, height: int = 320) -> go.Figure:
-    """Learned μ per channel of one layer, sorted: 1 = all this token, 0 = all the previous token."""
-    fig = go.Figure()
+def mix_profile_figure(trace, layer: int, height: int = 320) -> dict:
+    """Learned μ per channel of one layer, sorted: 1 = all this token, 0 = all the previous token.
+
+    A still chart (no frames): the mixer is part of the model, the same at every step.
+    """
     colors = {"k": OKABE_ITO["blue"], "v": OKABE_ITO["green"], "r": OKABE_ITO["orange"]}
+    names = {"k": "key", "v": "value", "r": "receptance"}
+    data = []
     for name in ("k", "v", "r"):
         mu = np.sort(trace.mix[name][layer])
-        fig.add_trace(go.Scatter(x=np.arange(1, len(mu) + 1), y=mu, mode="lines", name=f"μ_{name}",
-                                 line=dict(color=colors[name], width=3)))
-    fig.update_layout(**base_layout(title=f"Layer {layer + 1}: the mixer setting of every channel", height=height,
-                                    margin=dict(l=50, r=20, t=80, b=40), legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1)))
-    fig.update_xaxes(title="channels, sorted")
-    fig.update_yaxes(title="mixer setting μ (100% = only this token)", tickformat=".0%")
-    return fig
+        data.append({"type": "scatter", "x": list(range(1, len(mu) + 1)), "y": nums(mu), "mode": "lines",
+                     "name": names[name], "line": {"color": colors[name], "width": 3}})
+    layout = base_layout(title=_title(f"Layer {layer + 1}: the mixer setting of every channel"), height=height,
+                         margin={"l": 50, "r": 20, "t": 80, "b": 40}, legend=LEGEND_ABOVE)
+    layout["xaxis"] = {"title": _title("channels, sorted")}
+    layout["yaxis"] = {"title": _title("mixer setting (100% = only this token)"), "tickformat": ".0%"}
+    return _figure(data, [], layout)
 
 
 def compare_guesses_figure(trace, other, title_a: str, title_b: str, height: int = 320) -> dict:

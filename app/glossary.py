@@ -50,7 +50,7 @@ TERMS: dict[str, str] = {
     "context": "The text the model has read so far and can use to guess the next token.",
     "context length": "How many tokens of text the model is working with.",
     "recurrent mode": "Running RWKV like an RNN: one token at a time, carrying the state forward. Cost per token stays the same.",
-    "parallel mode": "Running RWKV on a whole text at once, like a transformer does during training. It gives exactly the same results as recurrent mode.",
+    "parallel mode": "Running RWKV on a whole text at once, like a transformer does during training. It gives the same results as recurrent mode (up to tiny rounding differences).",
     "LayerNorm": "A step that rescales a vector so its numbers have a standard spread, which keeps training stable.",
     "sigmoid": "A function that squashes any number into the range 0 to 1, used for gates.",
     "softmax": "A function that turns scores into probabilities that add up to 100%.",

@@ -11,6 +11,7 @@ Example (in a page):
 """
 from __future__ import annotations
 
+import functools
 import os
 
 import numpy as np
@@ -73,8 +74,14 @@ def gpt_model():
     return _models()["gpt"]
 
 
+@functools.lru_cache(maxsize=512)
+def _encode(text: str) -> tuple[int, ...]:
+    return tuple(tokenizer().encode(text))
+
+
 def encode(text: str) -> list[int]:
-    return tokenizer().encode(text)
+    """Token ids of a text (remembered for the last 512 texts: every page run of a room encodes its text)."""
+    return list(_encode(text))
 
 
 @st.cache_resource(max_entries=64, ttl=3600, show_spinner="The model is reading your text…")

@@ -82,12 +82,14 @@ def figure_json(fig) -> dict:
 def build_spec(figures: list, labels: list[str], *, kinds: list[str] | None = None,
                notes: list[str] | None = None, summaries: list[str] | None = None,
                url_param: str | None = "step", play_ms: int = 700) -> StepperSpec:
-    """`figures`: Plotly figure dicts (or `go.Figure`s), each with one frame per label."""
+    """`figures`: Plotly figure dicts (or `go.Figure`s), each with one frame per label, or none at all
+    (a still chart that belongs with the step-through, e.g. a setting of the model)."""
     n = len(labels)
     figures = [figure_json(fig) for fig in figures]
     for fig in figures:
-        if len(fig.get("frames") or []) != n:
-            raise ValueError(f"each figure needs one frame per step: {len(fig.get('frames') or [])} frames for {n} steps")
+        frames = len(fig.get("frames") or [])
+        if frames not in (0, n):
+            raise ValueError(f"each figure needs one frame per step (or none): {frames} frames for {n} steps")
     return StepperSpec(
         figures=figures,
         heights=[int(fig["layout"].get("height") or 380) for fig in figures],
@@ -236,6 +238,7 @@ _TEMPLATE = r"""<!doctype html>
         toImageButtonOptions: {format: "png", scale: 2}}).then(function () {
           return Plotly.addFrames(d, fig.frames || []);
         }).then(function () { d.__ready = true; showFrame(d, step); });
+      d.__still = !(fig.frames || []).length;
       divs.push(d);
     });
   }
@@ -249,7 +252,7 @@ _TEMPLATE = r"""<!doctype html>
     (layout.annotations || []).forEach(function (a) { a.font = Object.assign({}, a.font, {size: 22}); });
   }
   function showFrame(d, i) {
-    if (!d.__ready) return;
+    if (!d.__ready || d.__still) return;
     Plotly.animate(d, [String(i)], {mode: "immediate", frame: {duration: 0, redraw: true}, transition: {duration: 0}});
   }
   function syncUrl() {

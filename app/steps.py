@@ -11,12 +11,15 @@ from model.cost import human_bytes, kv_cache_bytes, rwkv4_flops_per_token
 
 
 def cost_notes(trace, cfg) -> list[str]:
-    """"This token cost …" for every step: FLOPs computed from the paper's formula, memory held measured."""
+    """"This token cost …" for every step: FLOPs computed with 2(VD + 13D²L), the formula that reproduces the
+    FLOP column of the RWKV paper's Table 2 (arXiv 2305.13048; its text, §4, writes it differently), and the
+    memory held, measured. Plain words only: the formula itself is in the page's "For builders" box."""
     flops = rwkv4_flops_per_token(cfg.n_layer, cfg.n_embd, cfg.vocab_size)
     held = human_bytes(trace.state_bytes)
     return [
-        f"Reading this token costs RWKV {flops / 1e6:.1f} million FLOPs (computed: 2(VD + 13D²L), paper Table 2) "
-        f"and it holds {held} of memory ({trace.state_floats:,} numbers) — exactly as much as for token 1."
+        f"Reading this token costs RWKV {flops / 1e6:.1f} million FLOPs (steps of arithmetic, counted with the "
+        f"formula that matches the RWKV paper's Table 2). It holds {held} of memory ({trace.state_floats:,} "
+        "numbers), exactly as much as for token 1."
         for _ in trace.ids
     ]
 

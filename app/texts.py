@@ -19,3 +19,72 @@ CREDITS = (
 )
 
 EMPTY_PROMPT_HINT = "Type a sentence above (or pick a sample) and the model will read it token by token."
+
+# ------------------------------------------------------------------ citing the RWKV paper
+# One numbering everywhere: arXiv 2305.13048 v2 and later (the current version). There, eqs. 11–13 are the
+# time-mixing token shift (r, k, v), 14–15 the channel-mixing token shift (r′, k′), 16 the WKV average,
+# 17 the time-mixing output, 18 the channel-mixing output; §4 is "Trained Models and Computing Costs"
+# (with Table 2), appendix D the recurrent state, appendix L the prompt re-ordering experiment.
+# (arXiv v1 numbered the same equations 11–13, 14 = WKV, 15 = output, 16–18 = channel mixing.)
+RWKV_PAPER = "arXiv 2305.13048 v2+"
+EQ = {"rkv": "11–13", "rk_channel": "14–15", "wkv": "16", "out": "17", "channel_out": "18"}
+FLOPS_SOURCE = ("the formula that reproduces the FLOP column of Table 2 of the RWKV paper exactly (the paper's own "
+                "text, §4, writes it differently)")
+
+
+# ------------------------------------------------------------------ facts about the shipped model's memory
+def memory_facts(decay, bonus) -> dict:
+    """Numbers about how a model's memory fades, computed from its per-layer decay factors e^{−e^w} and
+    bonus u (both (L, C), as in `model.traces.RWKVTrace`), so the pages never type them.
+
+    Keys: longest (tokens, the longest finite half-life), fast_lo / fast_hi (smallest and largest share of a
+    layer's channels that halve within 2 tokens), u_lo / u_hi (range of u), rise_lo / rise_hi (range of
+    e^{−u}: how many times a token's raw weight grows from its own step to the next one).
+
+    >>> import numpy as np
+    >>> decay, bonus = np.array([0.5, 0.99]).reshape(1, 2), np.array([-1.0, -0.5]).reshape(1, 2)
+    >>> f = memory_facts(decay, bonus)
+    >>> round(f["longest"]), f["fast_lo"], round(f["rise_hi"], 2)
+    (69, 0.5, 2.72)
+    """
+    import numpy as np
+
+    from model.traces import half_life_tokens
+
+    hl = half_life_tokens(np.asarray(decay, dtype=np.float64))
+    finite = hl[np.isfinite(hl)]
+    fast = (hl <= 2.0).mean(axis=1)
+    u = np.asarray(bonus, dtype=np.float64)
+    return {
+        "longest": float(finite.max()) if finite.size else float("inf"),
+        "fast_lo": float(fast.min()), "fast_hi": float(fast.max()),
+        "u_lo": float(u.min()), "u_hi": float(u.max()),
+        "rise_lo": float(np.exp(-u).min()), "rise_hi": float(np.exp(-u).max()),
+    }
+
+
+def _pct_range(lo: float, hi: float) -> str:
+    a, b = round(100 * lo), round(100 * hi)
+    return f"{a}%" if a == b else f"{a}% to {b}%"
+
+
+def fading_summary(f: dict) -> str:
+    """Plain words for `memory_facts`: how long this model's memory lasts."""
+    longest = "never fades" if f["longest"] == float("inf") else f"fades to half in about {f['longest']:.0f} tokens"
+    return (f"In this model, the longest-lasting channel {longest}. In each [[layer]], "
+            f"{_pct_range(f['fast_lo'], f['fast_hi'])} of the channels fade to half within 2 tokens. So the memory "
+            "leans on the last few words. It is a summary, not a record of everything read.")
+
+
+def bonus_summary(f: dict) -> str:
+    """Plain words for the bonus u: how a token's weight changes between its own step and the next one."""
+    lo, hi = f"{f['rise_lo']:.1f}", f"{f['rise_hi']:.1f}"
+    if f["u_hi"] < 0:
+        return (f"A token counts less on the step it is read: its [[bonus]] is negative in every channel of this "
+                f"model. One step later its weight goes up, by {lo} to {hi} times, depending on the channel. From then "
+                "on it only fades.")
+    if f["u_lo"] > 0:
+        return ("A token counts extra on the step it is read: its [[bonus]] is positive in every channel of this "
+                "model. From the next step on it only fades.")
+    return ("On the step a token is read, its [[bonus]] makes it count more in some channels and less in others. "
+            "From the next step on it only fades.")

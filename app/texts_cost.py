@@ -79,11 +79,21 @@ RACE_LEAD = (
     "it looks back over the whole stack. Watch what that does to memory and time."
 )
 
-RACE_CONTEXT_CAVEAT = (
-    "The small transformer here was [[trained|training]] on texts of at most {ctx} tokens. Past that point "
-    "it keeps going thanks to [[rotary positions]], but its guesses get worse: it never practised such "
-    "long texts. The cost you see is real; the quality past {ctx} tokens is not what a real model would give."
-)
+def race_context_caveat(gpt_ctx: int, rwkv_ctx: int, rwkv_checked_to: int) -> str:
+    """The trained-length caveat, for both models: the transformer's guesses get worse past its trained length;
+    RWKV's memory carries on, but it never practised long texts either, and its guesses were only checked up to
+    `rwkv_checked_to` tokens (the model card's loss by position)."""
+    if gpt_ctx == rwkv_ctx:
+        trained = f"Both small models here were [[trained|training]] on texts of at most {gpt_ctx:,} tokens."
+    else:
+        trained = (f"The small transformer here was [[trained|training]] on texts of at most {gpt_ctx:,} tokens, "
+                   f"RWKV on texts of at most {rwkv_ctx:,}.")
+    return (f"{trained} Past that point the transformer keeps going thanks to [[rotary positions]], but its guesses "
+            "get worse: it never practised such long texts. RWKV's memory simply carries on, but it never practised "
+            f"long texts either. This project checked its guesses only up to {rwkv_checked_to:,} tokens (see the "
+            "model card). The cost you see is real for both. The quality of long races is not what a real model "
+            "would give.")
+
 
 RACE_SMALL_MODEL_NOTE = (
     "These are tiny models ({params} [[parameters|parameter]] each), so most of each step's time is fixed "
@@ -149,11 +159,41 @@ SCALE_LEAD = (
     "is computed from a published formula (sources below each number)."
 )
 
-SRC_STATE = "computed from 5 × layers × width numbers, 4 bytes each (RWKV paper, arXiv 2305.13048)"
+SRC_STATE = ("computed from 5 × layers × width numbers, 4 bytes each (RWKV paper, arXiv 2305.13048, appendix D; "
+             "a slight overcount, see For builders)")
 SRC_KV = ("computed from 2 × layers × KV heads × head size × 2 bytes per token (vLLM paper, arXiv 2309.06180 §3; "
           "GQA: arXiv 2305.13245)")
-SRC_FLOPS = ("computed from 2(VD + 13D²L) for RWKV (arXiv 2305.13048, Table 2) and 2(VD + 12D²L) + 4·L·n·D for "
-             "the transformer (Kaplan et al., arXiv 2001.08361, eq. 2.2)")
+SRC_FLOPS = ("computed for RWKV with the formula that reproduces the FLOP column of the RWKV paper's Table 2 "
+             "(arXiv 2305.13048), and for the transformer with Kaplan et al.'s (arXiv 2001.08361, eq. 2.2); both "
+             "under For builders")
+SCALE_QUALITY_CAVEAT = (
+    "These numbers are about memory and work, not about how good the answers are. The RWKV-4 models were "
+    "[[trained|training]] on texts of 1,024 tokens. Some were then tuned on texts of 8,192 (RWKV paper, "
+    "arXiv 2305.13048, §4.1 and §5.2). This page goes up to a million. At such lengths RWKV's [[state]] stays "
+    "the same size. But the paper does not show how well the model still works there, just as a [[transformer]] "
+    "is untested past the length it was trained on."
+)
+
+
+def state_dtype_note(size) -> str:
+    """For builders: what counting all 5 state vectors in fp32 overstates, computed for one `cost.ModelSize`.
+
+    ChatRWKV (the `rwkv` package, `RWKV.forward`) keeps the WKV numerator, denominator and maximum in fp32 but the
+    two token-shift vectors in the run's dtype (fp16 or bf16 on a GPU)."""
+    all_fp32 = cost.rwkv4_state_bytes(size.n_layer, size.d_model, cost.BYTES["fp32"])
+    mixed = size.n_layer * size.d_model * (3 * cost.BYTES["fp32"] + 2 * cost.BYTES["fp16"])
+    return (f"RWKV's state is counted here with all 5 vectors in fp32 (4 bytes): {human_bytes(all_fp32)} for "
+            f"{size.name}. ChatRWKV, the official inference code, keeps $a$, $b$ and $p$ in fp32 but the two "
+            f"token-shift vectors in the run's type (fp16 or bf16 on a GPU): {human_bytes(mixed)}, "
+            f"{1 - mixed / all_fp32:.0%} less. So the page slightly overstates RWKV's memory.")
+
+
+def kv_units_note(row_below: bool = False) -> str:
+    """For builders: vLLM's "800 KB per token" for OPT-13B is in KiB; this app's byte units are decimal."""
+    per_token = cost.kv_cache_bytes_per_token(40, 40, 128, cost.BYTES["fp16"])  # OPT-13B: 40 layers, 40 heads × 128
+    return (f"The vLLM paper's 800 KB per token for OPT-13B is {per_token:,} bytes: it counts 1 KB as 1,024 bytes. "
+            f"This app counts 1 KB as 1,000 bytes, so the same shape shows as {human_bytes(per_token)}"
+            + (" (the 14B row below has that shape)." if row_below else "."))
 SRC_GPU = "computed: (80 GB − the model's fp16 weights) ÷ memory per conversation; an upper bound"
 
 

@@ -39,6 +39,7 @@ def token_shift(ids: tuple[int, ...], layer: int, ablate: bool) -> PreparedStepp
         figs.append(figures.compare_guesses_figure(trace, ablated, "With token shift (normal)", "Token shift switched off"))
     else:
         figs.append(figures.top_guesses_figure(trace, title="What the model expects next"))
+    figs.append(figures.mix_profile_figure(trace, layer))  # a still chart: the layer's learned mixer
     return prepare(figs, trace.pieces)
 
 
@@ -57,12 +58,6 @@ def teaser(words: tuple[str, ...]) -> PreparedStepper:
 
 # Static charts (drawn with st.plotly_chart): built once and shared; only Streamlit's own JSON encoding
 # of the figure is left per page run.
-@st.cache_resource(max_entries=8, show_spinner=False)
-def mixer_settings(layer: int, _trace):
-    """The learned μ of one layer (model weights, not the text: the trace only carries them)."""
-    return figures.mix_profile_figure(_trace, layer)
-
-
 @st.cache_resource(max_entries=1, show_spinner=False)
 def half_lives(_decay):
     """Every channel's half-life (a property of the model, the same for every text)."""

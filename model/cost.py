@@ -2,12 +2,14 @@
 a transformer of the same depth and width. Pure Python, no torch; every function cites its source.
 
 Sources:
-- RWKV paper, Peng et al. 2023, "RWKV: Reinventing RNNs for the Transformer Era", arXiv 2305.13048,
-  §4 and Table 2 (parameter count and FLOPs per token of the RWKV-4 Pile models; state size).
+- RWKV paper, Peng et al. 2023, "RWKV: Reinventing RNNs for the Transformer Era", arXiv 2305.13048
+  (numbering of v2 and later): §4 and Table 2 (parameter count and FLOPs per token of the RWKV-4 Pile
+  models); appendix D (the recurrent state, 5 vectors per layer).
 - Kaplan et al. 2020, "Scaling Laws for Neural Language Models", arXiv 2001.08361, §2.1, eq. 2.2
   (N ≈ 12·n_layer·d_model², C_forward ≈ 2N + 2·n_layer·n_ctx·d_attn).
 - Kwon et al. 2023, "Efficient Memory Management for LLM Serving with PagedAttention" (vLLM),
-  arXiv 2309.06180, §3 (KV cache per token: 2 · layers · width · bytes; OPT-13B: 800 KB).
+  arXiv 2309.06180, §3 (KV cache per token: 2 · layers · width · bytes; OPT-13B: 800 KB, i.e. 800 KiB =
+  819,200 bytes, which `human_bytes` writes as 819 KB).
 - Ainslie et al. 2023, "GQA: Training Generalized Multi-Query Transformer Models", arXiv 2305.13245
   (grouped-query attention: several query heads share one key/value head).
 
@@ -36,7 +38,7 @@ RWKV4_PILE_VOCAB = 50277  # vocabulary of the RWKV-4 Pile models (GPT-NeoX token
 def rwkv4_params(n_layer: int, d_model: int, vocab: int) -> int:
     """RWKV-4 parameter count 2VD + 13D²L + D(11L + 4).
 
-    Source: RWKV paper arXiv 2305.13048, §4 / Table 2 (embedding and head VD each; 13D² per layer:
+    Source: RWKV paper arXiv 2305.13048, §4 and Table 2 (embedding and head VD each; 13D² per layer:
     time mixing 4D², channel mixing with a 4D hidden layer 9D²; 11D per layer of LayerNorms and
     mixing vectors; 4D for the first LayerNorm and the output LayerNorm).
     169M = 12 layers × 768, vocab 50277 → 169,342,464.
@@ -48,8 +50,10 @@ def rwkv4_params(n_layer: int, d_model: int, vocab: int) -> int:
 def rwkv4_flops_per_token(n_layer: int, d_model: int, vocab: int) -> int:
     """FLOPs to read or write one token with RWKV-4: 2(VD + 13D²L), whatever the text length.
 
-    Source: RWKV paper arXiv 2305.13048, Table 2 ("FLOPs per token": 169M → 2.613e8, 430M → 7.573e8);
-    a multiply-add counts as 2 FLOPs, per weight of the layers and of the output head. The O(D)
+    Source: this is the formula that reproduces the "FLOPs per token" column of the RWKV paper's Table 2
+    exactly (arXiv 2305.13048: 169M → 2.613e8, 430M → 7.573e8); the paper's text writes other forms
+    (v2+ §4: 2(2VD + 13D²L); v1 appendix C: 6(VD + 13D²L)), which do not give the table's numbers.
+    A multiply-add counts as 2 FLOPs, per weight of the layers and of the output head. The O(D)
     element-wise work of the WKV recurrence is left out, as in the paper.
     """
     D, L, V = d_model, n_layer, vocab
@@ -59,17 +63,19 @@ def rwkv4_flops_per_token(n_layer: int, d_model: int, vocab: int) -> int:
 def rwkv4_state_floats(n_layer: int, d_model: int) -> int:
     """Numbers RWKV-4 carries from token to token: 5 vectors of D per layer, 5·L·D.
 
-    Source: RWKV paper arXiv 2305.13048, appendix D / §4 (per layer: the previous token's input to
-    time mixing and to channel mixing, and the WKV numerator, denominator and running maximum).
+    Source: RWKV paper arXiv 2305.13048, appendix D (v2+ numbering; per layer: the previous token's
+    input to time mixing and to channel mixing, and the WKV numerator, denominator and running maximum).
     169M: 5 × 12 × 768 = 46,080.
     """
     return 5 * n_layer * d_model
 
 
 def rwkv4_state_bytes(n_layer: int, d_model: int, bytes_per_element: int = 4) -> int:
-    """Bytes of RWKV-4's state, 5·L·D × bytes per number (fp32 = 4; the official code keeps the
-    state in fp32). Source: as `rwkv4_state_floats` (arXiv 2305.13048). 169M in fp32: 184,320 = 180 KiB.
-    It does not depend on how many tokens have been read."""
+    """Bytes of RWKV-4's state, 5·L·D × bytes per number, all five vectors at the same size (fp32 = 4 by
+    default). ChatRWKV (the `rwkv` package) keeps a, b, p in fp32 but the two token-shift vectors in the
+    run's dtype (fp16/bf16 on GPU), so all-fp32 overstates its state slightly (20 bytes per channel and
+    layer instead of 16 at fp16: 25% more). Source: as `rwkv4_state_floats` (arXiv 2305.13048, appendix D).
+    169M in fp32: 184,320 = 180 KiB. It does not depend on how many tokens have been read."""
     return rwkv4_state_floats(n_layer, d_model) * bytes_per_element
 
 
@@ -118,7 +124,7 @@ def transformer_decode_flops_per_token(n_layer: int, d_model: int, vocab: int, c
     2(VD + 12·D²·L) + 4·L·context·d_attn.
 
     The weight term is Kaplan's 2N (arXiv 2001.08361 eq. 2.2, N = 12·L·D²) plus the output head 2VD,
-    counted the same way as RWKV's 2(VD + 13D²L) (arXiv 2305.13048 Table 2) so the two compare. The
+    counted the same way as RWKV's 2(VD + 13D²L) (reproduces arXiv 2305.13048 Table 2) so the two compare. The
     attention term counts both the query·key scores and the weighted sum of values (2 × Kaplan's
     2·n_layer·n_ctx·d_attn). Grouped-query attention saves memory, not these FLOPs: every query head
     still reads every cached token.
@@ -132,8 +138,8 @@ def kv_cache_bytes_per_token(n_layer: int, n_kv_heads: int, head_dim: int, bytes
     head_dim · bytes per number.
 
     Source: vLLM paper, Kwon et al. 2023, arXiv 2309.06180, §3 (OPT-13B: 2 × 5120 × 40 layers ×
-    2 bytes = 800 KB = 819,200 bytes per token). With grouped-query attention (arXiv 2305.13245),
-    n_kv_heads < number of query heads, and the cache shrinks by that ratio.
+    2 bytes = "800 KB" as the paper writes it, i.e. 800 KiB = 819,200 bytes per token). With grouped-query
+    attention (arXiv 2305.13245), n_kv_heads < number of query heads, and the cache shrinks by that ratio.
     """
     return 2 * n_layer * n_kv_heads * head_dim * bytes_per_element
 
@@ -221,7 +227,7 @@ def size_table() -> list[dict]:
 def memory_per_conversation(size: ModelSize, context: int, gqa: bool = False,
                             rwkv_bytes: int = BYTES["fp32"], kv_bytes: int = BYTES["fp16"]) -> dict:
     """Bytes one conversation holds after `context` tokens (weights not included): RWKV state
-    (arXiv 2305.13048, constant) and transformer KV cache (arXiv 2309.06180 §3; GQA arXiv 2305.13245)."""
+    (arXiv 2305.13048 appendix D, constant) and transformer KV cache (arXiv 2309.06180 §3; GQA arXiv 2305.13245)."""
     return {
         "rwkv": rwkv4_state_bytes(size.n_layer, size.d_model, rwkv_bytes),
         "transformer": kv_cache_bytes(context, size.n_layer, size.kv_heads(gqa), size.head_dim, kv_bytes),
@@ -229,7 +235,7 @@ def memory_per_conversation(size: ModelSize, context: int, gqa: bool = False,
 
 
 def flops_per_token(size: ModelSize, context: int) -> dict:
-    """FLOPs for the next token at a given context: RWKV 2(VD + 13D²L) (arXiv 2305.13048 Table 2);
+    """FLOPs for the next token at a given context: RWKV 2(VD + 13D²L) (reproduces arXiv 2305.13048 Table 2);
     transformer 2(VD + 12D²L) + 4·L·context·D (arXiv 2001.08361 eq. 2.2, both attention products)."""
     return {
         "rwkv": rwkv4_flops_per_token(size.n_layer, size.d_model, size.vocab),

@@ -13,11 +13,13 @@ State layout, per layer (`state[layer, slot, channel]`, the `rwkv` pip package's
     1 ATT_A: WKV numerator a     2 ATT_B: WKV denominator b     3 ATT_P: running max exponent p
     4 FFN_X: ln2 output of the previous token (channel-mixing token shift)
 
-Equation numbers below are the paper's (section 3):
-    (11)-(13) time-mixing token shift   r_t, k_t, v_t = W (μ ⊙ x_t + (1 − μ) ⊙ x_{t−1})
-    (14)      wkv_t = (Σ_{i<t} e^{−(t−1−i)w + k_i} v_i + e^{u + k_t} v_t) / (same without v)
-    (15)      o_t = W_o (σ(r_t) ⊙ wkv_t)
-    (16)-(18) channel mixing            o'_t = σ(r'_t) ⊙ (W'_v max(k'_t, 0)²)
+Equation numbers below are the paper's, arXiv 2305.13048 v2 and later (section 3; v1 numbered the WKV 14,
+the output 15 and channel mixing 16-18):
+    (11)-(13) time-mixing token shift     r_t, k_t, v_t = W (μ ⊙ x_t + (1 − μ) ⊙ x_{t−1})
+    (14)-(15) channel-mixing token shift  r'_t, k'_t = W' (μ' ⊙ x_t + (1 − μ') ⊙ x_{t−1})
+    (16)      wkv_t = (Σ_{i<t} e^{−(t−1−i)w + k_i} v_i + e^{u + k_t} v_t) / (same without v)
+    (17)      o_t = W_o (σ(r_t) ⊙ wkv_t)
+    (18)      channel-mixing output       o'_t = σ(r'_t) ⊙ (W'_v max(k'_t, 0)²)
 
 Example:
     >>> cfg = RWKVConfig(vocab_size=64, n_layer=2, n_embd=32)
@@ -62,7 +64,7 @@ def token_shift(x: torch.Tensor, prev: torch.Tensor | None = None) -> torch.Tens
 
 
 def wkv_scan(w, u, k, v, a=None, b=None, p=None):
-    """Eq. (14) as the numerically stable recurrence of the official code (paper appendix D).
+    """Eq. (16) as the numerically stable recurrence of the official code (paper appendix D).
 
     w: (C,) negative decay per step (= −e^{time_decay}); u: (C,) bonus for the current token;
     k, v: (B, T, C). Optional initial a, b, p: (B, C). Returns wkv (B, T, C) and the final (a, b, p).
@@ -87,7 +89,7 @@ def wkv_scan(w, u, k, v, a=None, b=None, p=None):
 
 
 def wkv_weights(w, u, k):
-    """The exact T×T "implicit attention" of eq. (14): weight of token i in wkv_t, per channel.
+    """The exact T×T "implicit attention" of eq. (16): weight of token i in wkv_t, per channel.
 
     w, u: (C,); k: (T, C). Returns (T, T, C) with rows summing to 1 over i ≤ t (zero above the
     diagonal). wkv_t = Σ_i weights[t, i] ⊙ v_i.
@@ -126,7 +128,7 @@ class TimeMix(nn.Module):
         k, v, r = self.key(xk), self.value(xv), torch.sigmoid(self.receptance(xr))
         state = wkv_state if wkv_state is not None else (None, None, None)
         wkv, new_state = wkv_scan(-torch.exp(self.time_decay), self.time_first, k, v, *state)
-        return self.output(r * wkv), new_state  # eq. (15)
+        return self.output(r * wkv), new_state  # eq. (17)
 
 
 class ChannelMix(nn.Module):
@@ -141,8 +143,8 @@ class ChannelMix(nn.Module):
 
     def forward(self, x, prev_x=None):
         xx = token_shift(x, prev_x)
-        xk = x * self.time_mix_k + xx * (1 - self.time_mix_k)  # eq. (17)
-        xr = x * self.time_mix_r + xx * (1 - self.time_mix_r)  # eq. (16)
+        xk = x * self.time_mix_k + xx * (1 - self.time_mix_k)  # eq. (15)
+        xr = x * self.time_mix_r + xx * (1 - self.time_mix_r)  # eq. (14)
         k = torch.square(torch.relu(self.key(xk)))
         return torch.sigmoid(self.receptance(xr)) * self.value(k)  # eq. (18)
 
@@ -326,7 +328,7 @@ class RWKV(nn.Module):
             ww = L["u"] + k
             q = torch.maximum(p, ww)
             e1, e2 = torch.exp(p - q), torch.exp(ww - q)
-            wkv = (e1 * a + e2 * v) / (e1 * b + e2)  # eq. (14)
+            wkv = (e1 * a + e2 * v) / (e1 * b + e2)  # eq. (16)
             ww = p + L["w"]
             torch.maximum(ww, k, out=ns[ATT_P])
             q = ns[ATT_P]
@@ -334,12 +336,12 @@ class RWKV(nn.Module):
             torch.addcmul(e1 * a, e2, v, out=ns[ATT_A])
             torch.addcmul(e2, e1, b, out=ns[ATT_B])
             ns[ATT_X] = h
-            x = x + torch.mv(L["Wo"], r * wkv)  # eq. (15)
+            x = x + torch.mv(L["Wo"], r * wkv)  # eq. (17)
             h2 = F.layer_norm(x, (C,), *L["ln2"])
             prev2 = s[FFN_X]
             d2 = h2 - prev2
-            fk = torch.addcmul(prev2, L["fmk"], d2)  # eq. (17)
-            fr = torch.addcmul(prev2, L["fmr"], d2)  # eq. (16)
+            fk = torch.addcmul(prev2, L["fmk"], d2)  # eq. (15)
+            fr = torch.addcmul(prev2, L["fmr"], d2)  # eq. (14)
             x = x + torch.sigmoid(torch.mv(L["Fr"], fr)) * torch.mv(L["Fv"], torch.square(torch.relu(torch.mv(L["Fk"], fk))))
             ns[FFN_X] = h2
             if trace:

@@ -138,7 +138,8 @@ def trace_gpt(model, tok, ids: list[int], top_k: int = TOP_K) -> GPTTrace:
 
 
 def rwkv_contributions(k: np.ndarray, decay: np.ndarray, bonus: np.ndarray, chunk: int = 64) -> np.ndarray:
-    """RWKV's implicit attention, exactly from eq. (14): share of token i in wkv_t, averaged over channels.
+    """RWKV's implicit attention, exactly from eq. (16) (arXiv 2305.13048 v2+): share of token i in wkv_t,
+    averaged over channels.
 
     k: (T, C) keys of one layer; decay: (C,) e^{−e^{w}}; bonus: (C,) u. Returns (T, T), rows sum to 1.
     Weight of token i < t in channel c ∝ decay_c^{t−1−i} · e^{k_i,c}; of token t ∝ e^{u_c + k_t,c}.

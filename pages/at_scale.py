@@ -3,6 +3,7 @@ import streamlit as st
 
 from app import figures_cost as fc
 from app import texts_cost as tx
+from app.texts import FLOPS_SOURCE
 from app.ui import chart, for_builders, page_header, text
 from model import cost
 
@@ -47,6 +48,7 @@ st.caption(f"FLOPs {tx.SRC_FLOPS}. Memory {tx.SRC_KV}.")
 text("Memory is not the only limit: the [[GPU]] must also do the work for every conversation it holds, so "
      "the real number served at once is lower for both. These numbers count memory only, and they leave out "
      "the working memory a server needs besides (the vLLM paper shows real systems lose some to waste).")
+text(tx.SCALE_QUALITY_CAVEAT)
 
 ctx = tx.CHART_CONTEXTS
 refs = {f"a phone: {tx.PHONE_GB:g} GB": tx.PHONE_GB * cost.GB, f"one GPU: {tx.GPU_GB:g} GB": tx.GPU_GB * cost.GB}
@@ -71,14 +73,15 @@ with for_builders("For builders: the formulas and the assumptions", "model/cost.
     st.markdown(
         f"**{size_name}**: {size.n_layer} layers (L) × width {size.d_model} (D), vocabulary V = {size.vocab:,} "
         f"(RWKV-4 Pile models, arXiv 2305.13048). The transformer: same L and D, {size.n_heads} heads of "
-        f"{size.head_dim}; with GQA {size.gqa_kv_heads} key/value heads (arXiv 2305.13245). RWKV state kept in "
-        f"fp32 (4 bytes, as the official code does); KV cache and weights in fp16 (2 bytes)."
+        f"{size.head_dim}; with GQA {size.gqa_kv_heads} key/value heads (arXiv 2305.13245). KV cache and weights "
+        f"in fp16 (2 bytes). {tx.state_dtype_note(size)}"
     )
-    st.markdown("RWKV parameters and FLOPs per token (arXiv 2305.13048 §4, Table 2):")
+    st.markdown("RWKV parameters (arXiv 2305.13048, §4 and Table 2) and FLOPs per token "
+                f"({FLOPS_SOURCE}):")
     st.latex(r"N_{\text{RWKV}} = 2VD + 13D^2L + D(11L+4) \qquad C_{\text{RWKV}} = 2(VD + 13D^2L)")
-    st.markdown("RWKV state, any length (arXiv 2305.13048):")
+    st.markdown("RWKV state, any length (arXiv 2305.13048, appendix D), all in fp32:")
     st.latex(r"M_{\text{RWKV}} = 5 \cdot L \cdot D \cdot 4\ \text{bytes}")
-    st.markdown("KV cache per conversation of n tokens (vLLM, arXiv 2309.06180 §3; OPT-13B gives 800 KB per token):")
+    st.markdown(f"KV cache per conversation of n tokens (vLLM, arXiv 2309.06180 §3). {tx.kv_units_note(row_below=True)}")
     st.latex(r"M_{\text{KV}}(n) = 2 \cdot L \cdot n_{kv} \cdot d_{head} \cdot 2\ \text{bytes} \cdot n")
     st.markdown("Transformer FLOPs for the next token (Kaplan et al. arXiv 2001.08361 eq. 2.2, "
                 "$C \\approx 2N + 2\\,n_{layer}\\,n_{ctx}\\,d_{attn}$, with the head and both attention products):")

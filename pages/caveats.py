@@ -3,6 +3,7 @@ import streamlit as st
 
 from app import texts_cost as tx
 from app.glossary import with_tooltips
+from app.texts import EQ, FLOPS_SOURCE, RWKV_PAPER
 from app.ui import for_builders, page_header, text
 
 page_header(
@@ -37,11 +38,14 @@ text(
     "arXiv 2402.01032)."
 )
 text(
-    "**It is more sensitive to how you word the [[prompt]].** The paper reports that RWKV depends more on prompt "
-    "wording and layout than transformers do: it reads strictly in order and cannot look back, so what it "
-    "should pay attention to has to come early. The authors saw scores rise markedly on some tasks just "
-    "by rewording the prompts. A practical tip from the RWKV community follows from this: give the "
-    "instruction first and the material after it, so that the model knows what to look for while it reads."
+    "**It is more sensitive to the order of the [[prompt]].** The paper says RWKV depends more on how the "
+    "prompt is built than transformers do: it reads strictly in order and cannot look back, so what it should "
+    "pay attention to has to come early. The authors tested their largest chat model (RWKV-4-Raven, 14 "
+    "billion [[parameters|parameter]]) against ChatGPT and GPT-4. Then they moved the question in front of the "
+    "material, without changing its words. Only one task improved a lot (RTE: from 44.2 to 74.8). Two "
+    "improved a little (WNLI: 47.9 to 49.3; PolEmo2: 38.2 to 40.9) and one did not change (GoEmotions). "
+    "So the paper's own advice is: give the question or instruction first and the material after it. Then "
+    "the model knows what to look for while it reads."
 )
 text(
     "**Cheap to run is not cheap to train.** The savings are in [[inference]] (reading and writing text). "
@@ -72,8 +76,8 @@ text(
     "- **RWKV-7** (Peng et al. 2025, Goose, arXiv 2503.14456) updates its memory with a generalised "
     "[[delta rule]]: it checks what the memory already holds for a key and writes the correction, which "
     "helps it overwrite stale facts instead of piling new ones on top.\n"
-    "- The memory still has a fixed size in all of them: the cost story of this app stays the same, while "
-    "the quality gap on recall has narrowed."
+    "- The memory still has a fixed size in all of them, so the cost story of this app stays the same, and "
+    "so does the basic limit: everything read must still fit in that memory."
 )
 st.caption("This app shows RWKV-4, the version in the 2023 paper, because its memory is the simplest to draw.")
 
@@ -83,10 +87,12 @@ text(
     "[[parameters|parameter]] (real chat models have billions), trained for a short time on a computer "
     "without a [[GPU]]. They were trained on [[TinyStories]] (Eldan and Li 2023, arXiv 2305.07759; "
     "licence CDLA-Sharing-1.0), a set of simple children's stories, so they write simple children's "
-    "stories, often with mistakes. The transformer was trained on texts of a fixed length "
-    "([[trained context]]); past it, it runs but guesses worse. Their quality says nothing about RWKV's "
-    "quality at scale; their costs follow the same formulas as the big models."
+    "stories, often with mistakes. Both were trained on texts of a fixed length ([[trained context]]). Past "
+    "it, the transformer runs but guesses worse. RWKV's memory carries on, but it never practised longer texts "
+    "either. Its guesses were checked only a little further (see the model card). Their quality says "
+    "nothing about RWKV's quality at scale. Their costs follow the same formulas as the big models."
 )
+text(tx.SCALE_QUALITY_CAVEAT)
 facts = tx.toy_model_facts()
 if facts:
     st.dataframe(facts, hide_index=True)
@@ -101,29 +107,34 @@ with for_builders("For builders: state size vs KV cache, and where the claims ar
                   "model/cost.py: rwkv4_state_bytes, kv_cache_bytes"):
     st.markdown("RWKV-4's state: per layer, 5 vectors of width $D$: the previous token's input to time mixing "
                 "and to channel mixing (token shift), and the running numerator $a$, denominator $b$ and "
-                "maximum $p$ of the WKV average, eq. (14), kept as in the paper's appendix D (RWKV paper, arXiv "
-                "2305.13048). None of it depends on the number of tokens $t$ read:")
+                f"maximum $p$ of the WKV average, eq. ({EQ['wkv']}), kept as in the paper's appendix D (RWKV paper, "
+                f"{RWKV_PAPER}; all section, equation and appendix numbers here are that version's). None of it "
+                "depends on the number of tokens $t$ read:")
     st.latex(r"M_{\text{RWKV}} = 5 \cdot L \cdot D \cdot \beta \quad\text{bytes, for every } t")
     st.markdown("A transformer's KV cache: one key and one value vector per head, per layer, per token "
-                "(vLLM paper arXiv 2309.06180 §3, which gives 800 KB per token for OPT-13B). With GQA "
+                f"(vLLM paper arXiv 2309.06180 §3). {tx.kv_units_note()} With GQA "
                 "(arXiv 2305.13245) only $n_{kv} < n_{heads}$ key/value heads are stored:")
     st.latex(r"M_{\text{KV}}(t) = 2 \cdot L \cdot n_{kv} \cdot d_{head} \cdot \beta \cdot t")
     st.markdown("$L$: layers; $D = n_{heads} \\cdot d_{head}$: width; $\\beta$: bytes per number (fp32 4, fp16 2). "
-                "Work per token: RWKV $2(VD + 13D^2L)$, the same at every $t$ (arXiv 2305.13048 Table 2); the "
+                f"Work per token: RWKV $2(VD + 13D^2L)$, the same at every $t$ ({FLOPS_SOURCE}); the "
                 "transformer $2(VD + 12D^2L) + 4LtD$, growing with $t$ (Kaplan et al. arXiv 2001.08361 eq. 2.2, "
                 "with both attention products counted). The At scale page applies these to real sizes.")
     st.markdown(
         "Where the claims and caveats above are in the papers:\n"
         "- Quality roughly on par at the same size: RWKV paper §5 (Evaluations) and its appendix of "
-        "zero-shot results; cost per token: §4, Table 2.\n"
-        "- Forgetting details and sensitivity to prompt wording: the RWKV paper's Limitations section, and "
-        "its appendix on prompt construction (the rewording experiment).\n"
+        "zero-shot results; cost per token: §4 and Table 2.\n"
+        "- Forgetting details and dependence on prompt design: the RWKV paper's Limitations section. The "
+        "prompt re-ordering experiment and the advice to put the question first: its appendix L "
+        "(RWKV-4-Raven-14B against ChatGPT and GPT-4; RTE F1 44.2 → 74.8, WNLI 47.9 → 49.3, PolEmo2 "
+        "38.2 → 40.9, GoEmotions unchanged).\n"
+        "- Trained lengths of the RWKV-4 Pile models: 1,024 tokens (§4.1), fine-tuned to 8,192 (§5.2).\n"
         "- Recall gap of fixed-size memories: Zoology (arXiv 2312.04927), the multi-query associative recall "
         "(MQAR) task.\n"
         "- Copying: Repeat After Me (arXiv 2402.01032), its theory (a fixed-size state cannot copy a string "
         "longer than it can hold) and its copying experiments.\n"
         "- Later designs: Eagle and Finch (arXiv 2404.05892) for matrix-valued states and data-dependent "
-        "decay; RWKV-7 (arXiv 2503.14456) for the delta-rule update."
+        "decay; RWKV-7 (arXiv 2503.14456) for the delta-rule update. This page makes no claim about how much "
+        "they improve recall; see those papers' own results."
     )
 
 st.header("Sources")

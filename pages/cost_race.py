@@ -5,7 +5,9 @@ from app import figures_cost as fc
 from app import loaders
 from app import texts_cost as tx
 from app.glossary import with_tooltips
+from app.texts import FLOPS_SOURCE
 from app.ui import chart, for_builders, page_header, text
+from model.card import LOSS_BY_POSITION_TOKENS
 from model.checkpoint import CheckpointError
 from model.cost import human_bytes
 from model.race import RaceDesk, summary_at
@@ -129,7 +131,7 @@ st.caption(with_tooltips("ms per token: the [[median]] of the 64 tokens up to th
            unsafe_allow_html=True)
 
 st.subheader("Two honest notes")
-text(tx.RACE_CONTEXT_CAVEAT.format(ctx=ctx_len))
+text(tx.race_context_caveat(ctx_len, race_models()[0].cfg.ctx_len, LOSS_BY_POSITION_TOKENS))
 params = max(result["config"]["rwkv"]["params"], result["config"]["gpt"]["params"])
 text(tx.RACE_SMALL_MODEL_NOTE.format(params=f"about {params / 1e6:.1f} million"))
 
@@ -143,12 +145,12 @@ with for_builders("For builders: what is measured and the formulas", "model/race
         f"`torch.inference_mode`, {result['machine']['torch_threads']} torch thread. Bytes held: the RWKV state "
         f"tensor, and `KVCache.total_bytes()`."
     )
-    st.markdown("RWKV state, constant (RWKV paper, arXiv 2305.13048):")
+    st.markdown("RWKV state, constant (RWKV paper, arXiv 2305.13048, appendix D):")
     st.latex(r"\text{state} = 5 \cdot L \cdot D \ \text{numbers}")
     st.markdown("KV cache after $t$ tokens (vLLM paper, arXiv 2309.06180 §3):")
     st.latex(r"\text{KV}(t) = 2 \cdot L \cdot n_{kv} \cdot d_{head} \cdot \text{bytes} \cdot t")
-    st.markdown("FLOPs per token (RWKV: arXiv 2305.13048 Table 2; transformer: Kaplan et al. arXiv 2001.08361 "
-                "eq. 2.2, with both attention products counted):")
+    st.markdown(f"FLOPs per token (RWKV: {FLOPS_SOURCE}, arXiv 2305.13048; transformer: Kaplan et al. arXiv "
+                "2001.08361 eq. 2.2, with both attention products counted):")
     st.latex(r"C_{\text{RWKV}} = 2(VD + 13D^2L) \qquad C_{\text{transformer}}(t) = 2(VD + 12D^2L) + 4\,L\,t\,D")
     st.markdown(
         f"For these models: RWKV {result['rwkv']['flops'][0]:,} FLOPs per token; the transformer "

@@ -2,21 +2,24 @@
 import streamlit as st
 
 from app import figures, loaders, stepper, ui, views
+from app.texts import EQ, RWKV_PAPER, bonus_summary, fading_summary, memory_facts
 from app.reading import reading_context
 
 ui.page_header(
     "🌫️ Fading memory",
     "RWKV's memory does not keep every word. After each [[token]], every memory [[channel]] keeps a fixed "
     "fraction of what it held and adds the new token — so old words fade. Each channel has its own learned "
-    "[[decay]]: some forget after a token or two, some keep about a hundred tokens. Its "
+    "[[decay]]: some forget within a token or two, others hold on longer. A channel's "
     "[[half-life]] is how many tokens it takes to fade to half.",
 )
 
 ctx = reading_context("fade")
 
 trace = loaders.rwkv_trace(ctx.ids)
-ui.chart(figures.half_life_figure(trace.decay), "one dot per memory channel, placed at its half-life in tokens "
+ui.chart(views.half_lives(trace.decay), "one dot per memory channel, placed at its half-life in tokens "
          "(log scale: each grid line is ten times longer); each row is a [[layer]].", key="half_life")
+facts = memory_facts(trace.decay, trace.bonus)  # computed from the shipped model, never typed
+ui.text(fading_summary(facts))
 
 n_layers = min(trace.memory.shape[1], loaders.gpt_model().cfg.n_layer)
 c1, c2 = st.columns([1, 2])
@@ -36,9 +39,7 @@ elif ablation == "remove a token":
         ids = ctx.ids[:drop] + ctx.ids[drop + 1:]
         start = min(start, len(ids) - 1)
 
-shown = loaders.rwkv_trace(ids, abl)
-rwkv_w = loaders.rwkv_implicit_attention(ids, layer, abl)
-gpt_w = loaders.gpt_attention(ids, layer)
+rwkv_map, gpt_map = views.echo_maps(tuple(ids), layer, abl)
 
 stepper.show(views.fading_echo(tuple(ids), layer, abl), start=start)
 ui.caption("at the token being read (orange chip), the share of each earlier token in what RWKV's memory returns "
@@ -50,23 +51,32 @@ if abl == "no-decay":
 
 left, right = st.columns(2)
 with left:
-    ui.chart(figures.contribution_heatmap(rwkv_w, shown.pieces, f"RWKV layer {layer + 1}: who still counts"),
+    ui.chart(rwkv_map,
              "row = the token being read, column = an earlier token; brighter = that earlier token still makes up "
              "more of what the memory returns (computed exactly from the recurrence, averaged over channels).",
              key="rwkv_heat")
 with right:
-    ui.chart(figures.contribution_heatmap(gpt_w, shown.pieces, f"Transformer layer {layer + 1}: attention"),
+    ui.chart(gpt_map,
              "the same sentence read by the same-size [[transformer]]: its real [[attention]] weights, averaged over its "
-             "[[heads|head]]. It can look back at any token it chooses while reading; RWKV decides how much a token counts "
-             "once, when it reads it (its [[key]]), and from then on that share only fades.", key="gpt_heat")
+             "[[heads|head]]. It can look back at any token it chooses while reading. RWKV cannot. It sets how strongly a "
+             "token is written into its memory once, when it reads it (its [[key]]). " + bonus_summary(facts),
+             key="gpt_heat")
 if len(ids) > figures.HEATMAP_MAX_TOKENS:
     st.caption(f"Long text: the heatmaps show the last {figures.HEATMAP_MAX_TOKENS} tokens.")
 
-with ui.for_builders("For builders: decay and implicit attention (eq. 14)", "model/traces.py: rwkv_contributions, half_life_tokens"):
-    st.latex(r"wkv_t = \frac{\sum_{i=1}^{t-1} e^{-(t-1-i)w + k_i} v_i + e^{u + k_t} v_t}{\sum_{i=1}^{t-1} e^{-(t-1-i)w + k_i} + e^{u+k_t}} \tag{14}")
+with ui.for_builders(f"For builders: decay and implicit attention (eq. {EQ['wkv']})",
+                    "model/traces.py: rwkv_contributions, half_life_tokens; app/texts.py: memory_facts"):
+    st.latex(r"wkv_t = \frac{\sum_{i=1}^{t-1} e^{-(t-1-i)w + k_i} v_i + e^{u + k_t} v_t}{\sum_{i=1}^{t-1} e^{-(t-1-i)w + k_i} + e^{u+k_t}} \tag{%s}" % EQ["wkv"])
     st.markdown("Here $w = e^{\\text{time\\_decay}} > 0$ per channel (checkpoints store `time_decay` raw), so each "
                 "step multiplies the memory by $e^{-w}$ and the half-life is $\\ln 2 / w$ tokens. Token $i$'s weight "
                 "in $wkv_t$ is its term divided by the denominator; the charts average these weights over the "
                 "channels of the layer (each row sums to 100%). The transformer's map is "
                 "softmax$(qk^\\top/\\sqrt{d})$ from its KV-cache steps, averaged over heads. "
-                "\"No fading\" sets $w = 0$; \"remove a token\" re-reads the text without it.")
+                "\"No fading\" sets $w = 0$; \"remove a token\" re-reads the text without it. "
+                f"Equation numbers as in the RWKV paper, {RWKV_PAPER}.")
+    st.markdown("Token $i$'s unnormalised weight is $e^{u+k_i}$ on its own step and $e^{k_i}$ one step later, then "
+                "$e^{-(t-1-i)w + k_i}$: it changes by $e^{-u}$ between its own step and the next, and only fades after. "
+                f"In this model $u$ runs from {facts['u_lo']:.2f} to {facts['u_hi']:.2f} (so $e^{{-u}}$ from "
+                f"{facts['rise_lo']:.2f} to {facts['rise_hi']:.2f}); the longest half-life is "
+                f"{facts['longest']:.1f} tokens, and {100 * facts['fast_lo']:.0f}–{100 * facts['fast_hi']:.0f}% of "
+                "each layer's channels have a half-life of 2 tokens or less (computed from the loaded weights).")

@@ -2,21 +2,23 @@
 import streamlit as st
 
 from app import stepper, ui, views
-from app.texts import CREDITS
+from app.texts import CREDITS, EQ, FLOPS_SOURCE, RWKV_PAPER
 
 ui.page_header(
     "👋 How RWKV reads",
     "Chatbots like ChatGPT are [[transformers|transformer]]: for every new word they write, they look back at "
     "**every** word so far. That gets slower and needs more memory as the conversation grows. "
-    "[[RWKV]] is a different design: it reads one [[token]] at a time and keeps a **fixed-size memory** "
-    "(its [[state]]), like a person who reads a story once and remembers the gist.",
+    "[[RWKV]] is a different design. It reads one [[token]] at a time and keeps a **fixed-size memory** "
+    "(its [[state]]). It is like a person who reads a story once and keeps a few notes: each new word is "
+    "added, and older words slowly fade.",
 )
 
 st.subheader("The idea in a minute")
 ui.text(
     "1. **It reads like an [[RNN]]** — one token at a time, updating a memory that never grows.\n"
     "2. **Each token is blended with the one before it** ([[token shift]]), so it always hears the previous word.\n"
-    "3. **Its memory fades at learned rates** ([[decay]]): some parts forget quickly, some remember for a long time.\n"
+    "3. **Its memory fades at learned rates** ([[decay]]): some parts forget within a word or two, some hold on "
+    "longer, but nothing is kept word for word (the Fading memory page shows how long).\n"
     "4. **So each new token costs the same**, while a transformer pays more and more as its [[KV cache]] grows.\n"
     "5. **Yet it trains like a transformer**: the same maths can be run on a whole text at once "
     "([[parallel mode]]), which is what made large RWKV models possible."
@@ -42,12 +44,15 @@ with st.expander("Predict, then reveal (for workshops)"):
             "[[KV cache]] would be 100 times bigger.)")
 
 with ui.for_builders("For builders: the whole model on one card", "model/rwkv.py (RWKV-4), model/gpt.py (the baseline)"):
-    st.markdown("RWKV-4 (arXiv 2305.13048): embedding → LayerNorm → L blocks of *time mixing* (token shift, then "
-                "the WKV weighted average of eq. 14 with per-channel decay $w$ and bonus $u$, gated by "
-                "$\\sigma(r)$, eq. 15) and *channel mixing* (token shift, squared ReLU, receptance gate, eqs. 16–18) "
-                "→ LayerNorm → head. Recurrent form: a state of 5 vectors per layer, constant size. Parallel form: "
-                "the same sums over all positions at once, which is how it trains.")
+    st.markdown(f"RWKV-4 ({RWKV_PAPER}; equation numbers as there): embedding → LayerNorm → L blocks of *time "
+                f"mixing* (token shift, eqs. {EQ['rkv']}, then the WKV weighted average of eq. {EQ['wkv']} with "
+                f"per-channel decay $w$ and bonus $u$, gated by $\\sigma(r)$, eq. {EQ['out']}) and *channel mixing* "
+                f"(token shift, eqs. {EQ['rk_channel']}; squared ReLU and receptance gate, eq. {EQ['channel_out']}) "
+                "→ LayerNorm → head. Recurrent form: a state of 5 vectors per layer, constant size (appendix D). "
+                "Parallel form: every position's projections at once and the WKV in one pass over the text, which "
+                "is how it trains; it gives the recurrent form's results.")
     st.latex(r"\text{state floats} = 5LD \qquad \text{FLOPs/token} \approx 2(VD + 13D^2L)")
+    st.markdown(f"The FLOPs formula is {FLOPS_SOURCE}.")
     st.markdown("The baseline is a GPT-style pre-LN transformer of the same width, depth and vocabulary, with rotary "
                 "positions and a KV cache of $2LD$ numbers per token read.")
 

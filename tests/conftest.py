@@ -1,7 +1,8 @@
 """Shared fixtures for the model tests (all CPU, 1 intra-op thread).
 
 - `make_rwkv(n_layer, n_embd, vocab, seed)`: an RWKV with official init and every weight perturbed,
-  so no zero-initialised matrix makes a comparison trivial.
+  so no zero-initialised matrix makes a comparison trivial; the same arguments give the same model.
+- `assert_same_tensors(expected, actual)`: two state dicts hold the same keys and equal tensors.
 - `write_official(model, path)`: save in the official `.pth` layout.
 - `shipped("rwkv" | "gpt")`: the shipped checkpoint, or a skip naming the missing file.
 - `rwkv_pip`: the `rwkv` package's `RWKV` class, imported with JIT and CUDA off.
@@ -34,9 +35,16 @@ TINY_CORPUS = "\n<|endoftext|>\n".join(
 
 @torch.no_grad()
 def perturbed_rwkv(n_layer: int = 2, n_embd: int = 32, vocab: int = 64, seed: int = 0) -> RWKV:
-    """Official init, then noise on every tensor (zero-init matrices become random)."""
+    """Official init, then noise on every tensor (zero-init matrices become random).
+
+    A function of its arguments only: `nn.Linear`'s default init and `init_official` (orthogonal and uniform
+    draws) use torch's global generator, so they run under `seed` in a forked RNG, which also leaves the
+    caller's global RNG untouched. Same seed, same model, whatever ran before.
+    """
     g = torch.Generator().manual_seed(seed)
-    model = RWKV(RWKVConfig(vocab_size=vocab, n_layer=n_layer, n_embd=n_embd)).init_official()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = RWKV(RWKVConfig(vocab_size=vocab, n_layer=n_layer, n_embd=n_embd)).init_official()
     for name, p in model.named_parameters():
         noise = torch.randn(p.shape, generator=g)
         if p.dim() == 2:  # (out, in) matrices and the embedding
@@ -56,6 +64,18 @@ def perturbed_rwkv(n_layer: int = 2, n_embd: int = 32, vocab: int = 64, seed: in
 @pytest.fixture
 def make_rwkv():
     return perturbed_rwkv
+
+
+def assert_same_tensors(expected: dict, actual: dict, cast=None) -> None:
+    """Same keys in the same order, and every tensor equal (after `cast` on the expected one, e.g. a bf16
+    round trip). Never `zip` two state dicts: a missing or extra tensor would shorten the comparison."""
+    assert list(expected) == list(actual), (f"keys differ: missing {sorted(set(expected) - set(actual))}, "
+                                            f"extra {sorted(set(actual) - set(expected))}")
+    for key, a in expected.items():
+        a = cast(a) if cast else a
+        b = actual[key]
+        assert b.dtype == a.dtype and b.shape == a.shape, f"{key}: {b.dtype} {tuple(b.shape)} != {a.dtype} {tuple(a.shape)}"
+        assert torch.equal(a, b), key
 
 
 def save_official(model: RWKV, path: str | Path, dtype=torch.float32) -> Path:

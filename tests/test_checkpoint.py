@@ -21,6 +21,8 @@ from model.checkpoint import (
 )
 from model.rwkv import RWKVConfig
 
+from conftest import assert_same_tensors
+
 
 class MarkerPayload:
     """Unpickling this runs `os.system("touch MARKER")`: what a malicious checkpoint would do."""
@@ -45,8 +47,7 @@ def test_official_round_trip_is_lossless(make_rwkv, tmp_path):
     torch.save(sd, tmp_path / "m.pth")
     again = load_official_rwkv(tmp_path / "m.pth")
     assert again.cfg == RWKVConfig(vocab_size=101, n_layer=3, n_embd=48, ctx_len=again.cfg.ctx_len)
-    for (k, a), b in zip(model.state_dict().items(), again.state_dict().values()):
-        assert torch.equal(a, b), k
+    assert_same_tensors(model.state_dict(), again.state_dict())
 
 
 def test_hf_key_names_round_trip(make_rwkv):

@@ -18,6 +18,7 @@ if str(ROOT) not in sys.path:
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from app.glossary import TERMS  # noqa: E402
+from model import cost  # noqa: E402
 
 TIMEOUT = 120
 
@@ -121,14 +122,19 @@ def test_at_scale_renders_and_controls_change_numbers():
     assert first[0] == ("RWKV memory per conversation", "2.62 MB")  # 7B: 5 × 32 × 4096 × 4 bytes
     assert "computed from" in all_text(at)
 
+    # 7B: 32 layers × 4096 wide = 32 heads of 128; GQA keeps 8 key/value heads; fp16 cache (vLLM §3)
+    assert first[1] == ("Transformer memory per conversation", cost.human_bytes(2 * 32 * 32 * 128 * 2 * 32768))
     at.select_slider(key="scale_context").set_value(1_048_576).run()
     second = _metric_values(at)
-    assert second[1] != first[1] and second[0] == first[0]  # KV cache grows, the state does not
+    assert second[0] == first[0]  # the state does not grow …
+    assert second[1] == ("Transformer memory per conversation", cost.human_bytes(2 * 32 * 32 * 128 * 2 * 1_048_576))
     assert at.query_params["context"] == ["1048576"] or at.query_params["context"] == "1048576"
 
     at.toggle(key="scale_gqa").set_value(True).run()
     third = _metric_values(at)
-    assert third[1] != second[1]
+    assert third[0] == first[0]
+    assert third[1] == ("Transformer memory per conversation", cost.human_bytes(2 * 32 * 8 * 128 * 2 * 1_048_576))
+    assert third[1][1] == "137 GB"  # 137,438,953,472 bytes, a quarter of the cache without GQA
 
     at.selectbox(key="scale_size").select("169M").run()
     fourth = _metric_values(at)
@@ -140,11 +146,31 @@ def test_at_scale_query_params_and_bad_ones():
     at = page("at_scale", size="14B", context="4096", gqa="on")
     assert not at.exception and not at.info
     assert at.selectbox(key="scale_size").value == "14B"
+    assert at.select_slider(key="scale_context").value == 4096
     assert at.toggle(key="scale_gqa").value is True
+    # 14B: 40 layers × 5120 wide = 40 heads of 128, GQA 8 key/value heads, fp16, 4,096 tokens
+    assert _metric_values(at)[1] == ("Transformer memory per conversation", cost.human_bytes(2 * 40 * 8 * 128 * 2 * 4096))
+    assert at.subheader[0].value == "One conversation of 4K tokens, 14B model"
+
     at = page("at_scale", size="99B", context="abc", gqa="maybe")
     assert not at.exception
-    assert len(at.info) == 3
+    notes = [i.value for i in at.info]
+    assert len(notes) == 3
+    assert '"99B"' in notes[0] and "showing 7B" in notes[0]
+    assert '"abc"' in notes[1] and "showing 32,768" in notes[1]
+    assert '"maybe"' in notes[2] and "GQA is off" in notes[2]
     assert at.selectbox(key="scale_size").value == "7B"
+    assert at.select_slider(key="scale_context").value == 32768
+    assert at.toggle(key="scale_gqa").value is False
+    assert _metric_values(at)[1] == ("Transformer memory per conversation", cost.human_bytes(2 * 32 * 32 * 128 * 2 * 32768))
+    for q, want in (({"context": "5000"}, 32768), ({"context": "1024"}, 1024), ({"gqa": "off"}, None)):
+        at = page("at_scale", **q)
+        assert not at.exception
+        if want is not None:
+            assert at.select_slider(key="scale_context").value == want
+            assert bool(at.info) == (want == 32768)  # 5,000 is not one of the choices: a note; 1,024 is
+        else:
+            assert at.toggle(key="scale_gqa").value is False and not at.info
 
 
 # ------------------------------------------------------------------ caveats and glossary
@@ -160,6 +186,30 @@ def test_caveats_renders_with_sources():
     assert any("For builders" in e.label for e in at.expander)
     formulas = " ".join(x.value for x in at.latex)
     assert r"\text{RWKV}" in formulas and r"\text{KV}}(t)" in formulas
+
+
+def test_caveats_say_what_the_sources_say():
+    """Issue #9's corrections stay corrected: re-ordering (not rewording), appendix L, no unsourced recall claim,
+    the trained-length caveat for RWKV too, and vLLM's KiB."""
+    at = page("caveats")
+    body = all_text(at)
+    for fact in ("RWKV-4-Raven", "44.2 to 74.8", "47.9 to 49.3", "38.2 to 40.9", "GoEmotions", "appendix L",
+                 "1,024 tokens (§4.1), fine-tuned to 8,192 (§5.2)", "819,200 bytes", "eq. (16)", "v2+"):
+        assert fact in body, fact
+    for wrong in ("rewording", "RWKV community", "gap on recall has narrowed", "eq. (14)"):
+        assert wrong not in body, wrong
+    assert "RWKV's memory carries on, but it never practised longer texts" in body
+
+
+def test_at_scale_builders_state_and_units_notes():
+    at = page("at_scale", size="169M")
+    body = all_text(at)
+    assert "as the official code does" not in body
+    # all five state vectors in fp32 vs ChatRWKV's 3 × fp32 + 2 × fp16: 12 layers × 768 channels
+    assert cost.human_bytes(5 * 12 * 768 * 4) in body and cost.human_bytes(12 * 768 * (3 * 4 + 2 * 2)) in body
+    assert "20% less" in body
+    assert "800 KB per token for OPT-13B is 819,200 bytes" in body and "819 KB" in body
+    assert "does not show how well the model still works there" in body
 
 
 def test_glossary_lists_every_term_alphabetically():
@@ -187,10 +237,11 @@ def test_glossary_search_filters_and_never_echoes():
     assert all("onerror" not in c.value for c in at.caption)
 
 
-@pytest.mark.parametrize("path", ["pages/at_scale.py", "pages/caveats.py", "pages/glossary.py"])
-def test_pages_run_inside_the_app_navigation(path):
+@pytest.mark.parametrize("path,title", [("pages/at_scale.py", "At scale: real model sizes"),
+                                        ("pages/caveats.py", "Claims and caveats"), ("pages/glossary.py", "Glossary")])
+def test_pages_run_inside_the_app_navigation(path, title):
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT)
     at.switch_page(path)
     at.run()
     assert not at.exception
-    assert at.title and at.title[0].value in ("At scale: real model sizes", "Claims and caveats", "Glossary")
+    assert at.title and at.title[0].value == title

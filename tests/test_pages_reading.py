@@ -38,12 +38,19 @@ def test_deep_link_restores_prompt_and_step():
     assert "Tom" in "".join(spec["labels"])
 
 
-@pytest.mark.parametrize("step", ["banana", "-3", "0", "99999"])
-def test_bad_step_in_link_gives_a_note_not_an_error(step):
+@pytest.mark.parametrize("step,where,note", [
+    ("banana", "first", 'The link\'s step "banana" is not a whole number'),
+    ("-3", "first", "The link's step -3 is before the first token"),
+    ("0", "first", "The link's step 0 is before the first token"),
+    ("99999", "last", "The link asked for token 99999, but the text has"),
+])
+def test_bad_step_in_link_gives_a_note_not_an_error(step, where, note):
     at = run_page(READ, {"step": step})
     assert no_exceptions(at)
-    assert any("step" in i.value or "token" in i.value for i in at.info)
-    assert stepper_specs(at)[0]["start"] in (0, len(stepper_specs(at)[0]["labels"]) - 1)
+    notes = [i.value for i in at.info]
+    assert len(notes) == 1 and notes[0].startswith(note), notes
+    (spec,) = stepper_specs(at)
+    assert spec["start"] == (0 if where == "first" else len(spec["labels"]) - 1)
 
 
 def test_empty_prompt_gives_a_hint():
@@ -74,14 +81,59 @@ def test_odd_unicode_and_html_are_plain_text():
     assert "<img src=x" not in html and html.count("<script") == 3
 
 
+def greedy_continuation(ids: list[int], n: int) -> list[int]:
+    """The shipped RWKV's greedy continuation, by stepping and taking the top logit (no generate code)."""
+    from model.checkpoint import load_model
+
+    model = load_model("rwkv")[0]
+    state = model.new_state()
+    for token in ids:
+        logits, state = model.step(token, state)
+    out = []
+    for _ in range(n):
+        out.append(int(logits.argmax()))
+        logits, state = model.step(out[-1], state)
+    return out
+
+
+def written(at, n_prompt: int) -> list[str]:
+    (spec,) = stepper_specs(at)
+    assert spec["kinds"] == ["prompt"] * n_prompt + ["generated"] * (len(spec["labels"]) - n_prompt)
+    return spec["labels"][n_prompt:]
+
+
 def test_let_it_write_adds_generated_tokens():
+    from app import loaders
+    from app.stepper import display_piece
+    from app.texts import DEFAULT_PROMPT
+    from model.tokenizer import load_tokenizer
+
     at = run_page(READ)
-    n_prompt = len(stepper_specs(at)[0]["labels"])
-    at.button(key="write_go").click().run()
+    (before,) = stepper_specs(at)
+    n_prompt = len(before["labels"])
+    at.button(key="write_go").click().run()  # defaults: 20 tokens, temperature 0 (greedy), seed 7
     assert no_exceptions(at)
     (spec,) = stepper_specs(at)
-    assert len(spec["labels"]) == n_prompt + 20
-    assert spec["kinds"][-1] == "generated" and spec["kinds"][0] == "prompt"
+    assert spec["labels"][:n_prompt] == before["labels"]  # the prompt is left as it was
+    greedy = written(at, n_prompt)
+    tok = load_tokenizer()
+    ids = tok.encode(DEFAULT_PROMPT)
+    assert len(ids) == n_prompt
+    assert greedy == [display_piece(tok.piece(i)) for i in greedy_continuation(ids, 20)]
+
+    # sampling: the same seed gives the same text (computed afresh, not from the cache), another seed another
+    at.slider(key="write_temp").set_value(1.0).run()
+    at.button(key="write_go").click().run()
+    sampled = written(at, n_prompt)
+    assert len(sampled) == 20 and sampled != greedy
+    loaders.continue_text.clear()
+    at.button(key="write_go").click().run()
+    assert written(at, n_prompt) == sampled
+    at.number_input(key="write_seed").set_value(8).run()
+    at.button(key="write_go").click().run()
+    other = written(at, n_prompt)
+    assert len(other) == 20 and other != sampled
+    assert no_exceptions(at)
 
 
 def test_sample_picker_changes_the_text():
@@ -93,13 +145,15 @@ def test_sample_picker_changes_the_text():
 def test_token_shift_ablation_changes_predictions():
     at = run_page(SHIFT)
     (spec,) = stepper_specs(at)
-    assert len(spec["figures"]) == 3
+    assert len(spec["figures"]) == 4
+    assert spec["figures"][3]["frames"] == []  # the layer's mixer settings: a still chart
     at.toggle[0].set_value(True).run()
     assert no_exceptions(at)
     (spec,) = stepper_specs(at)
-    frames = spec["figures"][-1]["frames"]
+    frames = spec["figures"][2]["frames"]
     normal = [as_array(f["data"][0]["x"]) for f in frames]
     ablated = [as_array(f["data"][1]["x"]) for f in frames]
+    assert len(normal) == len(ablated) == len(spec["labels"])
     assert any(not np.allclose(a, b) for a, b in zip(normal, ablated))
 
 
@@ -119,8 +173,32 @@ def test_fading_memory_ablations_change_what_echoes():
     at.radio(key="fade_ablation").set_value("remove a token").run()
     at.selectbox(key="fade_drop").set_value(2).run()
     assert no_exceptions(at)
-    spec, removed = echo_frames(at)
-    assert len(spec["labels"]) == n - 1
+    spec_removed, removed = echo_frames(at)
+    assert spec_removed["labels"] == spec["labels"][:2] + spec["labels"][3:]  # token 3 went, nothing else
+    assert len(removed) == n - 1 and len(removed[-1]) == n - 1
+    # what echoes changed beyond losing that token's share: the model re-read the shorter text
+    kept = np.delete(base[-1], 2)
+    assert not np.allclose(removed[-1], kept / kept.sum(), atol=1e-3)
+    np.testing.assert_allclose(removed[-1].sum(), 1.0, atol=1e-4)
+
+
+def test_fading_memory_numbers_are_computed_from_the_model():
+    """The half-lives and the bonus sentence come from the loaded weights (ln 2 / e^time_decay, e^(−u))."""
+    from model.checkpoint import load_model
+
+    model = load_model("rwkv")[0]
+    w = np.stack([b.att.time_decay.detach().numpy() for b in model.blocks]).astype(np.float64)
+    u = np.stack([b.att.time_first.detach().numpy() for b in model.blocks]).astype(np.float64)
+    half_life = np.log(2) / np.exp(w)
+    fast = (half_life <= 2).mean(axis=1)
+    at = run_page(FADE)
+    assert no_exceptions(at)
+    text = " ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption)
+    assert f"fades to half in about {half_life.max():.0f} tokens" in text
+    assert f"{round(100 * fast.min())}% to {round(100 * fast.max())}% of the channels" in text
+    assert (u < 0).all()  # the shipped model: a token counts less on its own step …
+    assert f"by {np.exp(-u).min():.1f} to {np.exp(-u).max():.1f} times" in text  # … and more on the next
+    assert "only fades." in text and "from then on that share only fades" not in text
 
 
 @pytest.mark.parametrize("page", [SHIFT, FADE])

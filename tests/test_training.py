@@ -14,7 +14,7 @@ import torch
 from model.checkpoint import load_model, load_official_rwkv
 from model.export_official import export_official
 
-from conftest import REPO
+from conftest import REPO, assert_same_tensors
 
 
 def test_tiny_training_lowers_the_loss(tiny_runs):
@@ -29,16 +29,14 @@ def test_save_and_reload_is_lossless(tiny_runs):
     for arch, run in tiny_runs.items():
         model, meta = load_model(run["stem"])
         assert meta["arch"] == arch and meta["training"]["steps"] == 30
-        for (k, a), b in zip(run["model"].state_dict().items(), model.state_dict().values()):
-            assert torch.equal(a, b), f"{arch}: {k}"
+        assert_same_tensors(run["model"].state_dict(), model.state_dict())
 
 
 def test_export_official_then_reload_is_lossless(tiny_runs, tmp_path):
     trained = tiny_runs["rwkv"]["model"]
     path = export_official(tmp_path / "tiny.pth", tiny_runs["rwkv"]["stem"])
     again = load_official_rwkv(path)
-    for (k, a), b in zip(trained.state_dict().items(), again.state_dict().values()):
-        assert torch.equal(a, b), k
+    assert_same_tensors(trained.state_dict(), again.state_dict())
     ids = torch.tensor([[0, 5, 17, 3, 99]])
     with torch.no_grad():
         assert torch.equal(trained.eval()(ids)[0], again(ids)[0])

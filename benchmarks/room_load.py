@@ -16,7 +16,7 @@ and then stays connected until the room ends. Every run is checked: no exception
 shows the expected text from the expected step (else it counts as an error).
 
 Servers: its own `python -m app.serve` on a free loopback port (`--processes 1`), or a room
-(`--processes N`: `app.room.start_room`, N app processes behind nginx), or `--url` (anything
+(`--processes N`: `app.room_mode.start_room`, N app processes behind nginx), or `--url` (anything
 already running; server CPU and memory are then not measured). `--kill-after S` (room mode) kills
 backend 0 S seconds after the first participant started and measures, for each participant whose
 websocket it cut, the time from the kill until they are back on the same view: reconnect as the
@@ -601,7 +601,7 @@ def main(argv=None) -> int:
                 if args.processes == 1:
                     room.url = stack.enter_context(single_server(["-m", "app.serve"], extra))
                 else:
-                    from app.room import start_room
+                    from app.room_mode import start_room
 
                     r = stack.enter_context(start_room(processes=args.processes, nginx=args.nginx, extra_args=extra,
                                                        log=lambda m: print(m, flush=True)))

@@ -1,6 +1,6 @@
 """Sessions of a room, at the protocol level (benchmarks/st_client.py speaks Streamlit's websocket
 messages as Chromium does): links open their view, a typed text reruns the page, and in room mode
-(app/room.py: two app processes behind nginx) sessions stick to one process, scripts are gzipped,
+(app/room_mode.py: two app processes behind nginx) sessions stick to one process, scripts are gzipped,
 and when a process dies every session on it comes back to the same view on its own.
 
 nginx missing: with CI=true the room tests FAIL (CI must not pass by skipping them, as with Chromium
@@ -27,7 +27,7 @@ PARTICIPANTS = 10
 
 
 def nginx_or_skip() -> str:
-    from app.room import find_nginx
+    from app.room_mode import find_nginx
 
     path = find_nginx()
     if path:
@@ -134,7 +134,7 @@ class TestOneProcess:
 @pytest.fixture(scope="module")
 def room():
     nginx = nginx_or_skip()
-    from app.room import start_room
+    from app.room_mode import start_room
 
     with start_room(processes=2, nginx=nginx, log=lambda m: None) as r:
         yield r

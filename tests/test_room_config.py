@@ -1,4 +1,4 @@
-"""Room mode (app/room.py, deploy/nginx/): the nginx config it renders, `nginx -t` on it, and one live
+"""Room mode (app/room_mode.py, deploy/nginx/): the nginx config it renders, `nginx -t` on it, and one live
 room of two app processes behind the installed nginx (sticky cookie, websocket upgrade, gzip,
 failover and restart). Standard library only.
 
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from app import room
-from app.room import (COMPOSE_CONF, TEMPLATE, compose_nginx_conf, find_nginx, nginx_command,
+from app import room_mode as room
+from app.room_mode import (COMPOSE_CONF, TEMPLATE, compose_nginx_conf, find_nginx, nginx_command,
                       nginx_modules_without, parse_args, render_nginx_conf, room_main_lines, room_nginx_conf,
                       split_extra, start_room, temp_path_lines)
 
@@ -72,7 +72,7 @@ def test_arguments_and_streamlit_options_after_double_dash():
 
 
 def test_help_starts_nothing_and_imports_no_torch():
-    r = subprocess.run([sys.executable, "-X", "importtime", "-m", "app.room", "--help"], cwd=room.REPO,
+    r = subprocess.run([sys.executable, "-X", "importtime", "-m", "app.room_mode", "--help"], cwd=room.REPO,
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "--processes" in r.stdout
     imported = {line.split("|")[-1].strip().split(".")[0] for line in r.stderr.splitlines() if "|" in line}
@@ -147,7 +147,7 @@ def test_render_fills_every_placeholder_and_rejects_unknown_ones():
 def test_compose_config_is_the_template_rendered_for_app1_app2():
     expected = compose_nginx_conf(TEMPLATE.read_text(encoding="utf-8"), replicas=2)
     assert COMPOSE_CONF.read_text(encoding="utf-8") == expected, (
-        "deploy/nginx/nginx.conf is out of date: python -m app.room --print-nginx-config --compose "
+        "deploy/nginx/nginx.conf is out of date: python -m app.room_mode --print-nginx-config --compose "
         "--processes 2 > deploy/nginx/nginx.conf")
     assert "server app1:8501" in expected and "server app2:8501" in expected and "listen 8080;" in expected
 

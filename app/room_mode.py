@@ -1,7 +1,7 @@
 """Room mode: several app processes behind one nginx, started with one command, for a workshop.
 
-    python -m app.room --processes 2 --host 0.0.0.0 --port 8080   # then share http://<this machine>:8080
-    python -m app.room --processes 2 -- --runner.postScriptGC false  # options after -- go to every app process
+    python -m app.room_mode --processes 2 --host 0.0.0.0 --port 8080   # then share http://<this machine>:8080
+    python -m app.room_mode --processes 2 -- --runner.postScriptGC false  # options after -- go to every app process
 
 One Streamlit process uses about one core (Python's GIL), so a room on a 2-core laptop runs 2. This is
 a thin launcher of existing tools, nothing more: N x `python -m app.serve` on loopback ports
@@ -88,10 +88,10 @@ def split_extra(argv: Sequence[str]) -> tuple[list[str], list[str]]:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m app.room",
+        prog="python -m app.room_mode",
         description="Run several app processes behind one nginx (sticky sessions, websockets, gzip, "
                     "failover) for a room of people. Options after -- go to every Streamlit process.",
-        epilog="Example: python -m app.room --processes 2 --host 0.0.0.0 --port 8080")
+        epilog="Example: python -m app.room_mode --processes 2 --host 0.0.0.0 --port 8080")
     p.add_argument("--processes", "-n", type=int, default=max(1, os.cpu_count() or 1),
                    help="app processes to run (default: one per core, %(default)s here)")
     p.add_argument("--port", type=int, default=8080, help="port people connect to (default %(default)s)")
@@ -116,12 +116,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     own, extra = split_extra(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(own)
     if args.processes < 1:
-        raise SystemExit("python -m app.room: --processes must be at least 1")
+        raise SystemExit("python -m app.room_mode: --processes must be at least 1")
     for name in ("port", "first_backend_port"):
         if not 0 < getattr(args, name) < 65536:
-            raise SystemExit(f"python -m app.room: --{name.replace('_', '-')} must be a port number")
+            raise SystemExit(f"python -m app.room_mode: --{name.replace('_', '-')} must be a port number")
     if args.first_backend_port <= args.port < args.first_backend_port + args.processes:
-        raise SystemExit("python -m app.room: --port falls among the app processes' ports; "
+        raise SystemExit("python -m app.room_mode: --port falls among the app processes' ports; "
                          "choose another --port or --first-backend-port")
     args.extra = extra
     return args
@@ -208,11 +208,11 @@ def room_main_lines(rundir: str | Path, *, euid: int | None = None) -> list[str]
 
 def room_nginx_conf(template: str, *, rundir: str | Path, host: str, port: int, backend_ports: Sequence[int],
                     without: set[str] = frozenset(), euid: int | None = None) -> str:
-    """The config `python -m app.room` writes: loopback backends, everything else in `rundir`."""
+    """The config `python -m app.room_mode` writes: loopback backends, everything else in `rundir`."""
     return render_nginx_conf(template, backends=[("127.0.0.1", p) for p in backend_ports],
                              listen=listen_address(host, port), main=room_main_lines(rundir, euid=euid),
                              http_paths=temp_path_lines(rundir, without), workers=1,
-                             header=["This copy: written by python -m app.room for one run; removed when it stops."])
+                             header=["This copy: written by python -m app.room_mode for one run; removed when it stops."])
 
 
 def compose_nginx_conf(template: str, replicas: int = 2) -> str:
@@ -223,7 +223,7 @@ def compose_nginx_conf(template: str, replicas: int = 2) -> str:
                              http_paths=[], workers="auto",
                              header=["This copy: deploy/docker-compose.yml's proxy, for services app1..app"
                                      f"{replicas} (port 8501). Do not edit it;",
-                                     "edit the template and run: python -m app.room --print-nginx-config --compose "
+                                     "edit the template and run: python -m app.room_mode --print-nginx-config --compose "
                                      f"--processes {replicas} > deploy/nginx/nginx.conf"])
 
 

@@ -3,8 +3,8 @@
 Example (in a page):
     text("RWKV keeps a [[state]] that never grows.")
     chart(fig, "What you see: one bar per guess.")
-    with for_builders("Eq. (14) in the paper", "model/rwkv.py: wkv_scan"):
-        st.latex(r"wkv_t = ...")
+    with for_builders("Eq. (16) in the paper", "model/rwkv.py: wkv_scan") as notes:
+        notes.latex(r"wkv_t = ...")
 """
 from __future__ import annotations
 
@@ -46,10 +46,29 @@ def caption(what_you_see: str) -> None:
     st.caption(with_tooltips("**What you see:** " + what_you_see), unsafe_allow_html=True)
 
 
+class BuildersNotes:
+    """Collects a builders' expander's text and formulas, drawn as ONE Markdown element when the block ends
+    (KaTeX `$$ … $$` for the formulas): a page run of a room sends one element, not ten."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def markdown(self, text: str) -> None:
+        self.parts.append(text)
+
+    def latex(self, expression: str) -> None:
+        self.parts.append(f"$$\n{expression}\n$$")
+
+
 @contextlib.contextmanager
 def for_builders(title: str = "For builders: the maths", code_pointer: str | None = None):
+    """The collapsed "For builders" expander. Use what it yields for text and formulas (`notes.latex(...)`,
+    `notes.markdown(...)`); other Streamlit calls in the block still work and come first."""
+    notes = BuildersNotes()
     with st.expander(f"🔧 {title}"):
-        yield
+        yield notes
+        if notes.parts:
+            st.markdown("\n\n".join(notes.parts))
         if code_pointer:
             st.caption(f"Computed in `{code_pointer}`.")
 

@@ -65,16 +65,16 @@ if len(ids) > figures.HEATMAP_MAX_TOKENS:
     st.caption(f"Long text: the heatmaps show the last {figures.HEATMAP_MAX_TOKENS} tokens.")
 
 with ui.for_builders(f"For builders: decay and implicit attention (eq. {EQ['wkv']})",
-                    "model/traces.py: rwkv_contributions, half_life_tokens; app/texts.py: memory_facts"):
-    st.latex(r"wkv_t = \frac{\sum_{i=1}^{t-1} e^{-(t-1-i)w + k_i} v_i + e^{u + k_t} v_t}{\sum_{i=1}^{t-1} e^{-(t-1-i)w + k_i} + e^{u+k_t}} \tag{%s}" % EQ["wkv"])
-    st.markdown("Here $w = e^{\\text{time\\_decay}} > 0$ per channel (checkpoints store `time_decay` raw), so each "
+                    "model/traces.py: rwkv_contributions, half_life_tokens; app/texts.py: memory_facts") as notes:
+    notes.latex(r"wkv_t = \frac{\sum_{i=1}^{t-1} e^{-(t-1-i)w + k_i} v_i + e^{u + k_t} v_t}{\sum_{i=1}^{t-1} e^{-(t-1-i)w + k_i} + e^{u+k_t}} \tag{%s}" % EQ["wkv"])
+    notes.markdown("Here $w = e^{\\text{time\\_decay}} > 0$ per channel (checkpoints store `time_decay` raw), so each "
                 "step multiplies the memory by $e^{-w}$ and the half-life is $\\ln 2 / w$ tokens. Token $i$'s weight "
                 "in $wkv_t$ is its term divided by the denominator; the charts average these weights over the "
                 "channels of the layer (each row sums to 100%). The transformer's map is "
                 "softmax$(qk^\\top/\\sqrt{d})$ from its KV-cache steps, averaged over heads. "
                 "\"No fading\" sets $w = 0$; \"remove a token\" re-reads the text without it. "
                 f"Equation numbers as in the RWKV paper, {RWKV_PAPER}.")
-    st.markdown("Token $i$'s unnormalised weight is $e^{u+k_i}$ on its own step and $e^{k_i}$ one step later, then "
+    notes.markdown("Token $i$'s unnormalised weight is $e^{u+k_i}$ on its own step and $e^{k_i}$ one step later, then "
                 "$e^{-(t-1-i)w + k_i}$: it changes by $e^{-u}$ between its own step and the next, and only fades after. "
                 f"In this model $u$ runs from {facts['u_lo']:.2f} to {facts['u_hi']:.2f} (so $e^{{-u}}$ from "
                 f"{facts['rise_lo']:.2f} to {facts['rise_hi']:.2f}); the longest half-life is "

@@ -48,19 +48,19 @@ ui.caption("the chips are your text cut into tokens (orange = the one being read
            "RWKV (measured: the size of its state) and by a same-size [[transformer]]'s [[KV cache]] (computed: "
            "2 × layers × width × 4 bytes per token read, vLLM paper §3; the cost race measures it).")
 
-with ui.for_builders("For builders: what one step computes", "model/rwkv.py: RWKV.step; model/traces.py: trace_rwkv"):
-    st.markdown("Per layer, with $x_t$ the LayerNorm'd input and $x_{t-1}$ the previous token's (RWKV paper, "
+with ui.for_builders("For builders: what one step computes", "model/rwkv.py: RWKV.step; model/traces.py: trace_rwkv") as notes:
+    notes.markdown("Per layer, with $x_t$ the LayerNorm'd input and $x_{t-1}$ the previous token's (RWKV paper, "
                 f"{RWKV_PAPER}, section 3; equation numbers as there). Time mixing:")
-    st.latex(r"r_t = W_r\,(\mu_r \odot x_t + (1-\mu_r) \odot x_{t-1}) \tag{11}")
-    st.latex(r"k_t = W_k\,(\mu_k \odot x_t + (1-\mu_k) \odot x_{t-1}) \tag{12}")
-    st.latex(r"v_t = W_v\,(\mu_v \odot x_t + (1-\mu_v) \odot x_{t-1}) \tag{13}")
-    st.latex(r"wkv_t = \frac{a_{t-1} + e^{u+k_t} \odot v_t}{b_{t-1} + e^{u+k_t}},\quad "
+    notes.latex(r"r_t = W_r\,(\mu_r \odot x_t + (1-\mu_r) \odot x_{t-1}) \tag{11}")
+    notes.latex(r"k_t = W_k\,(\mu_k \odot x_t + (1-\mu_k) \odot x_{t-1}) \tag{12}")
+    notes.latex(r"v_t = W_v\,(\mu_v \odot x_t + (1-\mu_v) \odot x_{t-1}) \tag{13}")
+    notes.latex(r"wkv_t = \frac{a_{t-1} + e^{u+k_t} \odot v_t}{b_{t-1} + e^{u+k_t}},\quad "
              r"a_t = e^{-w} \odot a_{t-1} + e^{k_t} \odot v_t,\quad b_t = e^{-w} \odot b_{t-1} + e^{k_t} \tag{%s}" % EQ["wkv"])
-    st.latex(r"o_t = W_o\,(\sigma(r_t) \odot wkv_t) \tag{%s}" % EQ["out"])
-    st.markdown(f"Channel mixing blends $x_t$ and $x_{{t-1}}$ the same way into $r'_t$ and $k'_t$ (eqs. {EQ['rk_channel']}, "
+    notes.latex(r"o_t = W_o\,(\sigma(r_t) \odot wkv_t) \tag{%s}" % EQ["out"])
+    notes.markdown(f"Channel mixing blends $x_t$ and $x_{{t-1}}$ the same way into $r'_t$ and $k'_t$ (eqs. {EQ['rk_channel']}, "
                 "with its own $\\mu'$, on the second LayerNorm's output), then:")
-    st.latex(r"o'_t = \sigma(r'_t) \odot \left(W'_v \max(k'_t, 0)^2\right) \tag{%s}" % EQ["channel_out"])
-    st.markdown("$w = e^{\\text{time\\_decay}} > 0$ per channel, $u$ is the bonus (`time_first`). The heatmap shows "
+    notes.latex(r"o'_t = \sigma(r'_t) \odot \left(W'_v \max(k'_t, 0)^2\right) \tag{%s}" % EQ["channel_out"])
+    notes.markdown("$w = e^{\\text{time\\_decay}} > 0$ per channel, $u$ is the bonus (`time_first`). The heatmap shows "
                 "$a_t/b_t$ per channel (the running weighted average of past values), channels sorted by their decay. "
                 "The state is 5 vectors per layer: $x_{t-1}$ for time mixing and for channel mixing, $a$, $b$, and the "
                 "running maximum exponent $p$ that keeps the exponentials finite (appendix D). "

@@ -43,17 +43,17 @@ with st.expander("Predict, then reveal (for workshops)"):
             "than after 5?* Then step through and watch the memory counter. (Answer: not at all. A transformer's "
             "[[KV cache]] would be 100 times bigger.)")
 
-with ui.for_builders("For builders: the whole model on one card", "model/rwkv.py (RWKV-4), model/gpt.py (the baseline)"):
-    st.markdown(f"RWKV-4 ({RWKV_PAPER}; equation numbers as there): embedding → LayerNorm → L blocks of *time "
+with ui.for_builders("For builders: the whole model on one card", "model/rwkv.py (RWKV-4), model/gpt.py (the baseline)") as notes:
+    notes.markdown(f"RWKV-4 ({RWKV_PAPER}; equation numbers as there): embedding → LayerNorm → L blocks of *time "
                 f"mixing* (token shift, eqs. {EQ['rkv']}, then the WKV weighted average of eq. {EQ['wkv']} with "
                 f"per-channel decay $w$ and bonus $u$, gated by $\\sigma(r)$, eq. {EQ['out']}) and *channel mixing* "
                 f"(token shift, eqs. {EQ['rk_channel']}; squared ReLU and receptance gate, eq. {EQ['channel_out']}) "
                 "→ LayerNorm → head. Recurrent form: a state of 5 vectors per layer, constant size (appendix D). "
                 "Parallel form: every position's projections at once and the WKV in one pass over the text, which "
                 "is how it trains; it gives the recurrent form's results.")
-    st.latex(r"\text{state floats} = 5LD \qquad \text{FLOPs/token} \approx 2(VD + 13D^2L)")
-    st.markdown(f"The FLOPs formula is {FLOPS_SOURCE}.")
-    st.markdown("The baseline is a GPT-style pre-LN transformer of the same width, depth and vocabulary, with rotary "
+    notes.latex(r"\text{state floats} = 5LD \qquad \text{FLOPs/token} \approx 2(VD + 13D^2L)")
+    notes.markdown(f"The FLOPs formula is {FLOPS_SOURCE}.")
+    notes.markdown("The baseline is a GPT-style pre-LN transformer of the same width, depth and vocabulary, with rotary "
                 "positions and a KV cache of $2LD$ numbers per token read.")
 
 st.divider()

@@ -35,12 +35,12 @@ else:
                "channels of the chosen layer (orange from this token, blue from the previous one); third: the model's "
                "top guesses; " + MIXER_CAPTION)
 
-with ui.for_builders(f"For builders: token shift (eqs. {EQ['rkv']} and {EQ['rk_channel']})", "model/rwkv.py: TimeMix.forward, ChannelMix.forward; app/figures.py: previous_token_share"):
-    st.latex(r"r_t = W_r\,(\mu_r \odot x_t + (1-\mu_r)\odot x_{t-1}) \tag{11}")
-    st.latex(r"k_t = W_k\,(\mu_k \odot x_t + (1-\mu_k)\odot x_{t-1}) \tag{12}")
-    st.latex(r"v_t = W_v\,(\mu_v \odot x_t + (1-\mu_v)\odot x_{t-1}) \tag{13}")
-    st.latex(r"r'_t = W'_r\,(\mu'_r \odot x_t + (1-\mu'_r)\odot x_{t-1}),\; k'_t = W'_k\,(\mu'_k \odot x_t + (1-\mu'_k)\odot x_{t-1}) \tag{14, 15}")
-    st.markdown("$x_t$ is the LayerNorm'd input of this token and $x_{t-1}$ of the previous one (the token-shift part of "
+with ui.for_builders(f"For builders: token shift (eqs. {EQ['rkv']} and {EQ['rk_channel']})", "model/rwkv.py: TimeMix.forward, ChannelMix.forward; app/figures.py: previous_token_share") as notes:
+    notes.latex(r"r_t = W_r\,(\mu_r \odot x_t + (1-\mu_r)\odot x_{t-1}) \tag{11}")
+    notes.latex(r"k_t = W_k\,(\mu_k \odot x_t + (1-\mu_k)\odot x_{t-1}) \tag{12}")
+    notes.latex(r"v_t = W_v\,(\mu_v \odot x_t + (1-\mu_v)\odot x_{t-1}) \tag{13}")
+    notes.latex(r"r'_t = W'_r\,(\mu'_r \odot x_t + (1-\mu'_r)\odot x_{t-1}),\; k'_t = W'_k\,(\mu'_k \odot x_t + (1-\mu'_k)\odot x_{t-1}) \tag{14, 15}")
+    notes.markdown("$x_t$ is the LayerNorm'd input of this token and $x_{t-1}$ of the previous one (the token-shift part of "
                 "the state). The top chart's share is $\\sum_c |(1-\\mu_c)x_{t-1,c}| / (\\sum_c |\\mu_c x_{t,c}| + "
                 "\\sum_c |(1-\\mu_c)x_{t-1,c}|)$. The ablation sets every $\\mu$ (time mixing and channel mixing) to 1. "
                 "Token shift is a 1-D convolution of width 2 over time; it lets even the first layer combine two tokens. "

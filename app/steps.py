@@ -1,7 +1,7 @@
 """Per-step plain-language lines shown under the stepper's chips (the cost counter).
 
 Example:
-    >>> notes = cost_notes(trace, cfg)       # one string per token
+    >>> notes = cost_notes(trace, cfg)       # doctest: +SKIP
 """
 from __future__ import annotations
 
@@ -28,3 +28,49 @@ def kv_cache_bytes_after_each(gpt_cfg, n_tokens: int, bytes_per_element: int = 4
     """KV-cache bytes the same-size transformer holds after each of n tokens (fp32, every head keeps K and V)."""
     return np.array([kv_cache_bytes(t, gpt_cfg.n_layer, gpt_cfg.n_head, gpt_cfg.head_dim, bytes_per_element)
                      for t in range(1, n_tokens + 1)], dtype=np.int64)
+
+
+def _quoted(piece: str) -> str:
+    from .stepper import display_piece
+
+    return f"“{display_piece(piece)}”"
+
+
+def _opening(t: int, trace) -> str:
+    return f"Token {t + 1} of {len(trace.ids)}: {_quoted(trace.pieces[t])}."
+
+
+def read_along_summaries(trace, gpt_cache_bytes) -> list[str]:
+    """What a screen reader says at each step of Read along: the token, the top guess and its share, and
+    the memory both models hold (RWKV's measured state; the transformer's computed KV cache).
+
+    >>> read_along_summaries(trace, [1536, 3072])[1]   # doctest: +SKIP
+    'Token 2 of 2: “ upon”. Top guess for the next token: “ a” (61%). Memory held: RWKV 15.4 KB, the transformer 3.1 KB.'
+    """
+    held = human_bytes(trace.state_bytes)
+    return [f"{_opening(t, trace)} Top guess for the next token: {_quoted(trace.top_pieces[t][0])} "
+            f"({100 * float(trace.top_probs[t][0]):.0f}%). Memory held: RWKV {held}, "
+            f"the transformer {human_bytes(int(gpt_cache_bytes[t]))}."
+            for t in range(len(trace.ids))]
+
+
+def token_shift_notes(trace, shares: dict[str, np.ndarray], layer: int) -> list[str]:
+    """Token shift's line per step: how much of the chosen layer's key input comes from the previous token."""
+    return [_opening(t, trace) + (" It is the first token: nothing comes before it." if t == 0 else
+                                  f" In layer {layer + 1}, {100 * float(shares['k'][t, layer]):.0f}% of what feeds "
+                                  "the key comes from the previous token.")
+            for t in range(len(trace.ids))]
+
+
+def fading_notes(trace, rwkv_weights: np.ndarray, gpt_weights: np.ndarray, layer: int) -> list[str]:
+    """Fading memory's line per step: the earlier token that counts most for each model, and its share."""
+    out = []
+    for t in range(len(trace.ids)):
+        if t == 0:
+            out.append(_opening(t, trace) + " Only this token counts so far.")
+            continue
+        r, g = int(np.argmax(rwkv_weights[t, : t + 1])), int(np.argmax(gpt_weights[t, : t + 1]))
+        out.append(f"{_opening(t, trace)} In layer {layer + 1}, what counts most: for RWKV, token {r + 1} "
+                   f"{_quoted(trace.pieces[r])} ({100 * float(rwkv_weights[t, r]):.0f}%); for the transformer, "
+                   f"token {g + 1} {_quoted(trace.pieces[g])} ({100 * float(gpt_weights[t, g]):.0f}%).")
+    return out

@@ -13,20 +13,21 @@ import streamlit as st
 
 from . import figures, loaders
 from .stepper import PreparedStepper, prepare
-from .steps import cost_notes, kv_cache_bytes_after_each
+from .steps import cost_notes, fading_notes, kv_cache_bytes_after_each, read_along_summaries, token_shift_notes
 
 
 @st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
 def read_along(ids: tuple[int, ...], kinds: tuple[str, ...]) -> PreparedStepper:
     trace = loaders.rwkv_trace(ids)
-    gpt_cfg = loaders.gpt_model().cfg
+    gpt_bytes = kv_cache_bytes_after_each(loaders.gpt_model().cfg, len(ids))
     return prepare(
         [
             figures.top_guesses_figure(trace),
             figures.memory_heatmap_figure(trace),
-            figures.memory_held_figure(trace.state_bytes, kv_cache_bytes_after_each(gpt_cfg, len(ids)), trace.pieces),
+            figures.memory_held_figure(trace.state_bytes, gpt_bytes, trace.pieces),
         ],
         trace.pieces, kinds=list(kinds), notes=cost_notes(trace, loaders.rwkv_model().cfg),
+        summaries=read_along_summaries(trace, gpt_bytes),
     )
 
 
@@ -40,7 +41,8 @@ def token_shift(ids: tuple[int, ...], layer: int, ablate: bool) -> PreparedStepp
     else:
         figs.append(figures.top_guesses_figure(trace, title="What the model expects next"))
     figs.append(figures.mix_profile_figure(trace, layer))  # a still chart: the layer's learned mixer
-    return prepare(figs, trace.pieces)
+    notes = token_shift_notes(trace, figures.previous_token_share(trace), layer)
+    return prepare(figs, trace.pieces, notes=notes, summaries=notes)
 
 
 @st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
@@ -48,7 +50,9 @@ def fading_echo(ids: tuple[int, ...], layer: int, ablation: str) -> PreparedStep
     shown = loaders.rwkv_trace(ids, ablation)
     rwkv_w = loaders.rwkv_implicit_attention(ids, layer, ablation)
     gpt_w = loaders.gpt_attention(ids, layer)
-    return prepare([figures.echo_figure(rwkv_w, shown.pieces, gpt_w, "Transformer (attention)")], shown.pieces)
+    notes = fading_notes(shown, rwkv_w, gpt_w, layer)
+    return prepare([figures.echo_figure(rwkv_w, shown.pieces, gpt_w, "Transformer (attention)")], shown.pieces,
+                   notes=notes, summaries=notes)
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)

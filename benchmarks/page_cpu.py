@@ -1,0 +1,102 @@
+"""Server CPU per page run, one action at a time, against Streamlit's own floor in the same run.
+
+    python -m benchmarks.page_cpu [--runs 20]
+
+One quiet client (benchmarks/st_client.py) on one app server (`python -m app.serve`), then on a
+one-widget Streamlit page served the same way (the framework's floor). For each reading page it
+measures the server process's CPU (from /proc) for: a rerun with the text cached, and a rerun with a
+new ~25-token text (trace + figures + page). Prints one line per measurement and a last `RESULT` line.
+Loopback only; stops its servers on exit.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from benchmarks.room_load import FLOOR_SCRIPT, distinct_prompt, single_server
+from benchmarks.st_client import StreamlitSession, stepper_views
+
+READING_PAGES = ("read-along", "token-shift", "fading-memory")
+
+
+def server_cpu_s(url_pid: int) -> float:
+    fields = Path(f"/proc/{url_pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_pid(url: str) -> int:
+    """The pid listening on the URL's port (the app server the benchmark started)."""
+    port = int(url.rsplit(":", 1)[1])
+    inode = None
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        parts = line.split()
+        if int(parts[1].split(":")[1], 16) == port and parts[3] == "0A":  # LISTEN
+            inode = parts[9]
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if any(os.readlink(f"/proc/{pid}/fd/{fd}") == f"socket:[{inode}]" for fd in os.listdir(f"/proc/{pid}/fd")):
+                return int(pid)
+        except OSError:
+            continue
+    raise RuntimeError(f"no process listens on {url}")
+
+
+async def measure(url: str, pid: int, page: str, runs: int, new_text: bool, offset: int) -> tuple[float, float]:
+    """Mean server CPU ms per run, and mean tokens, for `runs` reruns of `page`."""
+    sess = StreamlitSession(url)
+    await sess.connect()
+    try:
+        await sess.open_page(page, "")
+        for _ in range(3):  # warm: the default text's view, the widget ids
+            await sess.rerun()
+        cpu, tokens = 0.0, 0
+        for i in range(runs):
+            before = server_cpu_s(pid)
+            if new_text:
+                r = await sess.set_text("prompt_box", distinct_prompt(offset + i, 1))
+            else:
+                r = await sess.rerun()
+            cpu += server_cpu_s(pid) - before
+            if r.error:
+                raise RuntimeError(f"{page}: {r.error}")
+            views = stepper_views(r)
+            tokens += len(views[0].labels) if views else 0
+        return 1000 * cpu / runs, tokens / runs
+    finally:
+        await sess.close()
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.page_cpu", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=20, help="reruns per measurement (default 20)")
+    args = ap.parse_args(argv)
+    result = {}
+    with single_server(["-m", "app.serve"], []) as url:
+        pid = server_pid(url)
+        for j, page in enumerate(READING_PAGES):
+            cached, _ = asyncio.run(measure(url, pid, page, args.runs, False, 0))
+            fresh, tokens = asyncio.run(measure(url, pid, page, args.runs, True, 1000 * (j + 1)))
+            key = page.replace("-", "_")
+            result[f"{key}_cached_ms"], result[f"{key}_new_text_ms"] = round(cached, 1), round(fresh, 1)
+            print(f"{page:14s} text cached {cached:6.1f} ms CPU per run;  new {tokens:.0f}-token text {fresh:6.1f} ms",
+                  flush=True)
+    with tempfile.TemporaryDirectory(prefix="page-cpu-floor-") as tmp:
+        script = Path(tmp) / "floor_app.py"
+        script.write_text(FLOOR_SCRIPT)
+        with single_server(["-m", "streamlit", "run", str(script)], []) as url:
+            floor, _ = asyncio.run(measure(url, server_pid(url), "", args.runs, False, 0))
+    result["floor_ms"] = round(floor, 1)
+    print(f"{'floor':14s} one st.text_input, same client, same .streamlit options: {floor:6.1f} ms CPU per run")
+    for page in READING_PAGES:
+        key = page.replace("-", "_")
+        result[f"{key}_over_floor"] = round(result[f"{key}_cached_ms"] / floor, 2)
+    print("RESULT " + " ".join(f"{k}={v}" for k, v in result.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

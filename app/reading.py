@@ -18,7 +18,7 @@ from urllib.parse import quote
 import streamlit as st
 
 from . import loaders
-from .state import MAX_TOKENS, clamp_step, parse_view, prepare_prompt
+from .state import MAX_TOKENS, WRITE_PARAMS, clamp_step, parse_view, prepare_prompt
 from .texts import DEFAULT_PROMPT, EMPTY_PROMPT_HINT, SAMPLE_PROMPTS
 
 SESSION_PROMPT = "shared_prompt"  # the reader's text, carried from one reading page to the next
@@ -61,10 +61,11 @@ def prompt_box(page_key: str) -> ReadingContext | None:
                             max_chars=4000, help="Any text works; the model was trained on simple English stories.")
     edited = not arrived and SESSION_PROMPT in st.session_state and st.session_state[SESSION_PROMPT] != text
     st.session_state[SESSION_PROMPT] = text
-    if edited:  # a new text starts at its first token
+    if edited:  # a new text starts at its first token, and what was written after the old one goes
         view.step = None
-        if "step" in st.query_params:
-            del st.query_params["step"]
+        for key in ("step", *WRITE_PARAMS):
+            if key in st.query_params:
+                del st.query_params[key]
     if not _sync_url(text):
         st.caption("This text is too long to keep in the page's address; a copied link opens the default text.")
 

@@ -3,7 +3,7 @@ import streamlit as st
 
 from app import loaders, stepper, ui, views
 from app.reading import reading_context
-from app.state import MAX_TOKENS
+from app.state import MAX_TOKENS, WRITE_PARAMS, WRITE_SEED, WRITE_TEMPERATURE, WRITE_TOKENS, WriteRequest, parse_write
 from app.texts import EQ, FLOPS_SOURCE, RWKV_PAPER
 
 ui.page_header(
@@ -16,28 +16,37 @@ ui.page_header(
 
 ctx = reading_context("read")
 
-with st.expander("✍️ Let it write: continue the text", expanded=False):
+request, write_notes = parse_write({key: st.query_params.get_all(key) for key in WRITE_PARAMS})
+for note in write_notes:
+    st.info(note, icon="🔗")
+# A switch, not an expander: its controls cost the page nothing until someone wants them.
+if st.toggle("✍️ Let it write: continue the text", value=request is not None, key="write_on"):
     ui.text("The model keeps going on its own: each token it writes is read back in, exactly like your text. "
             "With [[temperature]] 0 it is [[greedy]]; higher values let it take less likely tokens.")
     c1, c2, c3 = st.columns(3)
-    n_new = c1.slider("Tokens to write", 5, 60, 20, key="write_n")
-    temperature = c2.slider("Temperature", 0.0, 1.5, 0.0, 0.1, key="write_temp",
-                            help="0 = always the top guess; 1 = as the model's probabilities say.")
-    seed = c3.number_input("Dice seed", 0, 9999, 7, key="write_seed", help="Same seed, same text.")
+    n_new = c1.slider("Tokens to write", *WRITE_TOKENS, request.tokens if request else 20, key="write_n")
+    temperature = c2.slider("Temperature", *WRITE_TEMPERATURE, request.temperature if request else 0.0, 0.1,
+                            key="write_temp", help="0 = always the top guess; 1 = as the model's probabilities say.")
+    seed = c3.number_input("Dice seed", *WRITE_SEED, request.seed if request else 7, key="write_seed",
+                           help="Same seed, same text.")
     if st.button("Let it write", type="primary", key="write_go"):
-        st.session_state["written"] = (ctx.ids, n_new, float(temperature), int(seed))
-    if st.session_state.get("written") and st.session_state["written"][0] != ctx.ids:
-        st.session_state.pop("written")
+        request = WriteRequest(int(n_new), round(float(temperature), 2), int(seed))
+        st.query_params.update({"write": str(request.tokens), "temperature": str(request.temperature),
+                                "seed": str(request.seed)})  # the link shows the written text too
+elif request is not None:  # switched off: the link goes back to the text alone
+    request = None
+    for key in WRITE_PARAMS:
+        if key in st.query_params:
+            del st.query_params[key]
 
 ids, kinds = ctx.ids, ["prompt"] * len(ctx.ids)
-if st.session_state.get("written"):
-    _, n_new, temperature, seed = st.session_state["written"]
+if request is not None:
     room = MAX_TOKENS - len(ctx.ids)
     if room <= 0:
         st.warning(f"Your text already fills the {MAX_TOKENS} tokens this page shows, so there is no room to write more. "
                    "Shorten it to let the model continue.", icon="✂️")
     else:
-        ids = loaders.continue_text(ctx.ids, min(n_new, room), temperature, seed)
+        ids = loaders.continue_text(ctx.ids, min(request.tokens, room), request.temperature, request.seed)
         kinds = ["prompt"] * len(ctx.ids) + ["generated"] * (len(ids) - len(ctx.ids))
         st.caption("Dashed chips were written by the model.")
 

@@ -111,7 +111,10 @@ def test_let_it_write_adds_generated_tokens():
     at = run_page(READ)
     (before,) = stepper_specs(at)
     n_prompt = len(before["labels"])
+    at.toggle(key="write_on").set_value(True).run()
+    assert len(stepper_specs(at)[0]["labels"]) == n_prompt  # switching it on writes nothing yet
     at.button(key="write_go").click().run()  # defaults: 20 tokens, temperature 0 (greedy), seed 7
+    assert (at.query_params["write"], at.query_params["temperature"], at.query_params["seed"]) == ("20", "0.0", "7")
     assert no_exceptions(at)
     (spec,) = stepper_specs(at)
     assert spec["labels"][:n_prompt] == before["labels"]  # the prompt is left as it was
@@ -133,6 +136,37 @@ def test_let_it_write_adds_generated_tokens():
     at.button(key="write_go").click().run()
     other = written(at, n_prompt)
     assert len(other) == 20 and other != sampled
+    assert no_exceptions(at)
+
+
+def test_a_link_with_write_opens_the_written_text_and_a_new_text_drops_it():
+    at = run_page(READ, {"prompt": "Tom had a red ball.", "write": "8", "temperature": "0", "seed": "7"})
+    assert no_exceptions(at)
+    assert at.toggle(key="write_on").value is True
+    greedy = written(at, 6)
+    assert len(greedy) == 8
+    again = run_page(READ, {"prompt": "Tom had a red ball.", "write": "8", "temperature": "0", "seed": "7"})
+    assert written(again, 6) == greedy  # another session (or another server process) gets the same text
+    at.text_area(key="prompt_box").input("Sue saw a cat.").run()
+    assert not any(key in at.query_params for key in ("write", "temperature", "seed"))
+    assert set(stepper_specs(at)[0]["kinds"]) == {"prompt"}
+
+
+def test_switching_write_off_drops_it_from_the_link():
+    at = run_page(READ, {"write": "5"})
+    assert at.query_params["write"] == "5"
+    at.toggle(key="write_on").set_value(False).run()
+    assert "write" not in at.query_params
+    assert set(stepper_specs(at)[0]["kinds"]) == {"prompt"}
+
+
+def test_bad_write_values_in_a_link_are_noted():
+    at = run_page(READ, {"write": "lots"})
+    assert any("is not a whole number" in i.value for i in at.info)
+    assert at.toggle(key="write_on").value is False
+    at = run_page(READ, {"write": "500", "temperature": "9", "seed": "x"})
+    notes = " ".join(i.value for i in at.info)
+    assert "so the model writes 60 tokens" in notes and "outside 0.0–1.5" in notes and 'seed "x"' in notes
     assert no_exceptions(at)
 
 

@@ -108,9 +108,12 @@ class StreamlitServer:
         self.proc: subprocess.Popen | None = None
         self.started_at = 0.0
 
+    def launcher(self) -> list[str]:
+        """What follows `python` on the command line, before the server options."""
+        return ["-m", "app.serve"] if self.entry == "streamlit_app.py" else ["-m", "streamlit", "run", self.entry]
+
     def start(self) -> "StreamlitServer":
-        launcher = ["-m", "app.serve"] if self.entry == "streamlit_app.py" else ["-m", "streamlit", "run", self.entry]
-        cmd = [sys.executable, *launcher, "--server.port", str(self.port),
+        cmd = [sys.executable, *self.launcher(), "--server.port", str(self.port),
                "--server.address", "127.0.0.1", "--server.headless", "true",
                "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
         self._log = open(self.log_path, "wb")

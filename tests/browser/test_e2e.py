@@ -16,8 +16,6 @@ predicts: the chart is checked against the stepper's own frame for that step.
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import time
 import urllib.parse
 import uuid
@@ -27,7 +25,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .conftest import (APP_TIMEOUT_MS, ENTRY, PHONE, PROJECTOR, REPO, StreamlitServer, dialog_calls, new_page,
-                       server_env, stepper_frame, wait_for_app)
+                       stepper_frame, wait_for_app)
 
 pytestmark = pytest.mark.browser
 
@@ -401,14 +399,8 @@ class CountingServer(StreamlitServer):
         super().__init__()
         self.count_file = count_file
 
-    def start(self) -> "CountingServer":
-        cmd = [sys.executable, "-c", COUNTING_SERVER, str(self.count_file), "--server.port", str(self.port),
-               "--server.address", "127.0.0.1", "--server.headless", "true",
-               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-        self._log = open(self.log_path, "wb")
-        self.started_at = time.perf_counter()
-        self.proc = subprocess.Popen(cmd, cwd=REPO, env=server_env(), stdout=self._log, stderr=subprocess.STDOUT)
-        return self
+    def launcher(self) -> list[str]:
+        return ["-c", COUNTING_SERVER, str(self.count_file)]
 
 
 def test_second_visitor_reuses_the_cached_trace(browser, app_server, tmp_path):

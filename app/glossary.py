@@ -23,27 +23,27 @@ TERMS: dict[str, str] = {
     "parameter": "One of the adjustable numbers inside a model, set during training. More parameters usually means a more capable but costlier model.",
     "training": "Showing a model lots of example text and nudging its parameters, bit by bit, so that its guesses get better.",
     "layer": "One stage of the model's processing. The text passes through the layers one after another, each refining what the one before produced.",
-    "channel": "One of the numbers in a token's vector; each layer works on the same number of channels (192 in our small model).",
+    "channel": "One of the numbers in a token's vector. Each layer works on the same number of channels (192 in our small model).",
     "vector": "A list of numbers. The model turns every token into a vector and works on those.",
-    "embedding": "The vector the model looks up for each token before any processing: its starting description of that token.",
+    "embedding": "The vector the model looks up for each token before any processing. It is the model's starting description of that token.",
     "state": "RWKV's memory: a fixed set of numbers per layer, updated after every token. It never grows, however long the text.",
-    "RNN": "Recurrent neural network: a model that reads one token at a time and carries a memory (a state) from one token to the next.",
-    "transformer": "The architecture behind GPT and most chatbots. For every new token it looks back at all the tokens so far (attention).",
-    "attention": "How a transformer decides which earlier tokens matter for the current one: it scores every earlier token and takes a weighted mix of them.",
+    "RNN": "Recurrent neural network: a model that reads one token at a time. It carries a memory (a state) from one token to the next.",
+    "transformer": "The design behind GPT and most chatbots. For every new token it looks back at all the tokens so far (attention).",
+    "attention": "How a transformer decides which earlier tokens matter for the current one. It scores every earlier token and takes a weighted mix of them.",
     "KV cache": "The keys and values a transformer stores for every token it has read, so it need not recompute them. It grows by one entry per token, per layer.",
     "key": "In attention, a vector per token that later tokens compare against to decide how relevant it is. In RWKV, a number per channel saying how strongly a token is written into the memory.",
     "value": "In attention (and in RWKV), the vector of information a token offers to later tokens.",
-    "receptance": "RWKV's gate: a number between 0 and 1 per channel saying how much of the memory's answer to let through for this token.",
-    "FLOP": "A floating-point operation: one multiplication or addition of two numbers. A way to count computing work.",
-    "token shift": "RWKV blends each token's vector with the previous token's before using it, so every token carries a little of the word before it.",
+    "receptance": "RWKV's gate: a number between 0 and 1 per channel. It says how much of the memory's answer to let through for this token.",
+    "FLOP": "Short for floating-point operation: one multiplication or addition of two numbers. Counting FLOPs is a way to count computing work.",
+    "token shift": "RWKV blends each token's vector with the previous token's before using it. So every token carries a little of the word before it.",
     "time mixing": "The part of an RWKV layer that reads from and writes to the memory (state): RWKV's stand-in for attention.",
-    "channel mixing": "The part of an RWKV layer that processes each token on its own (after blending with the previous token): like a transformer's feed-forward block.",
+    "channel mixing": "The part of an RWKV layer that works on each token on its own, after blending it with the previous token. It is like a transformer's feed-forward block.",
     "decay": "How fast a memory channel forgets: after each token it keeps a fixed fraction of what it held. Each channel has its own learned rate.",
     "half-life": "How many tokens it takes a memory channel to fade to half its strength.",
-    "bonus": "RWKV's separate learned weight (u) for the token being read, so it can count more or less than the memory's own weighting would give it (in the small model here it counts less).",
+    "bonus": "RWKV's separate learned weight (u) for the token being read. It lets that token count more or less than the memory's own weighting would give it. In the small model here, it counts less.",
     "WKV": "RWKV's weighted average of past values, each weighted by how recent it is (decay) and how important (key). It replaces attention.",
     "probability": "How likely the model thinks a next token is, from 0% to 100%; all candidates add up to 100%.",
-    "temperature": "A dial for sampling: low values make the model pick its top guess almost always, high values make it more adventurous.",
+    "temperature": "A dial for sampling. Low values make the model pick its top guess almost always; high values make it more adventurous.",
     "greedy": "Always writing the single most likely next token.",
     "sampling": "Writing a next token drawn at random according to the model's probabilities.",
     "logit": "The raw score the model gives each possible next token before it is turned into a probability.",
@@ -59,18 +59,18 @@ TERMS: dict[str, str] = {
     "GQA": "Grouped-query attention: several attention heads share one set of keys and values, which shrinks the KV cache.",
     "head": "One of several attention units in a transformer layer, each with its own view of which tokens matter.",
     "byte": "8 bits of computer memory. A number stored in 32-bit floating point takes 4 bytes; in 16-bit, 2 bytes.",
-    "GPU": "A graphics chip used to run AI models; its memory (e.g. 80 GB) limits how many conversations it can hold at once.",
+    "GPU": "A graphics chip used to run AI models. Its memory (e.g. 80 GB) limits how many conversations it can hold at once.",
     "quadratic": "Growing with the square of the length: twice the text costs four times as much.",
     "linear": "Growing in proportion to the length: twice the text costs twice as much.",
     "constant": "Not growing at all with the length of the text.",
-    "implicit attention": "RWKV has no attention, but its memory update can be unrolled to show exactly how much each earlier token still contributes now.",
+    "implicit attention": "RWKV has no attention. But its memory update can be unrolled to show exactly how much each earlier token still counts now.",
     "ablation": "Switching a part of the model off (or changing it) to see what difference it makes.",
     "checkpoint": "A file holding a trained model's parameters.",
-    "RWKV": "Receptance Weighted Key Value: an architecture that trains in parallel like a transformer but runs like an RNN with a fixed-size memory.",
+    "RWKV": "Receptance Weighted Key Value: a model design. It trains in parallel like a transformer, but runs like an RNN with a fixed-size memory.",
     # cost pages (cost race, at scale, caveats)
-    "rotary positions": "A way to tell a transformer where each token sits by turning its vectors by an angle that depends on the position. It works for any position, so the model can run past the length it was trained on (with worse guesses).",
+    "rotary positions": "A way to tell a transformer where each token sits: its vectors are turned by an angle that depends on the position. It works for any position, so the model can run past the length it was trained on (with worse guesses).",
     "trained context": "The longest text a model saw in training. A model can sometimes read further, but it never practised doing so.",
-    "wall-clock time": "Time as a stopwatch measures it, including everything else the computer is doing at that moment.",
+    "wall-clock time": "Time as a stopwatch measures it. It includes everything else the computer is doing at that moment.",
     "millisecond": "A thousandth of a second (ms).",
     "median": "The middle value: half the measurements are below it, half above. Unlike the average, a few slow outliers barely move it.",
     "GB": "Gigabyte: a billion bytes. A phone has about 8 GB of memory, a large AI GPU 80 GB.",
@@ -86,7 +86,15 @@ TERMS: dict[str, str] = {
     "matrix-valued state": "A memory that keeps a small table of numbers per head instead of a list, as RWKV-5 and later do. It can hold more detail.",
     "data-dependent decay": "Forgetting speeds that change with each token read (RWKV-6), instead of being fixed after training (RWKV-4).",
     "delta rule": "A memory update that first checks what the memory already says for a key and writes only the correction (RWKV-7).",
-    "TinyStories": "A collection of short, simple children's stories written by a language model, made for training small models (Eldan and Li, 2023).",
+    "TinyStories": "A set of short, simple children's stories written by a language model. It was made for training small models (Eldan and Li, 2023).",
+    # terms met on the reading and caveats pages
+    "heatmap": "A chart drawn as a grid of coloured squares. The colour of each square shows a number.",
+    "log scale": "A chart axis where each step multiplies instead of adds: 1, 10, 100, 1,000. It fits very short and very long values on one chart.",
+    "mixer": "RWKV's learned setting, one per channel, for blending a token with the one before it (token shift). At 100% the channel uses only the current token; at 0%, only the previous one.",
+    "vLLM": "A widely used open program for running language models. Its paper (Kwon et al. 2023) showed how to waste less memory around the KV cache.",
+    "Pythia": "A family of open transformer models from EleutherAI (2023), from 70 million to 12 billion parameters.",
+    "OPT": "Open Pre-trained Transformers: a family of transformer models from Meta AI (2022), from 125 million to 175 billion parameters.",
+    "BLOOM": "An open transformer model from the BigScience project (2022), trained on many languages. The largest has 176 billion parameters.",
 }
 
 _TERM_RE = re.compile(r"\[\[([^\]|]+)(?:\|([^\]]+))?\]\]")
@@ -104,13 +112,21 @@ def definition(term: str) -> str:
 
 
 def with_tooltips(markdown: str) -> str:
-    """Escape `<`, `>`, `&` in the text, then turn [[term]] / [[shown|term]] into <abbr title=…>."""
+    """Escape `<`, `>`, `&` in the text, then turn [[term]] / [[shown|term]] into a definition that hover,
+    tap, click and keyboard all reach (no JavaScript):
+
+        <abbr class="gloss" tabindex="0" role="term" aria-description="…">shown</abbr>
+
+    `tabindex="0"` makes the word a tab stop and lets a tap or click focus it; the CSS in `app/ui.py` shows
+    `aria-description` in a box on `:hover` and `:focus` (a panel along the bottom of the screen on phones),
+    and screen readers read the same attribute as the word's description. No `title`: it would pop up a
+    second, browser-drawn copy on hover. The definition comes from `TERMS` and is attribute-escaped."""
     escaped = html.escape(markdown, quote=False)
 
     def repl(match: re.Match) -> str:
         shown, term = match.group(1), match.group(2) or match.group(1)
-        title = html.escape(definition(term), quote=True)
-        return f'<abbr class="gloss" title="{title}">{shown}</abbr>'
+        described = html.escape(definition(term), quote=True)
+        return f'<abbr class="gloss" tabindex="0" role="term" aria-description="{described}">{shown}</abbr>'
 
     return _TERM_RE.sub(repl, escaped)
 

@@ -17,9 +17,9 @@ def cost_notes(trace, cfg) -> list[str]:
     flops = rwkv4_flops_per_token(cfg.n_layer, cfg.n_embd, cfg.vocab_size)
     held = human_bytes(trace.state_bytes)
     return [
-        f"Reading this token costs RWKV {flops / 1e6:.1f} million FLOPs (steps of arithmetic, counted with the "
-        f"formula that matches the RWKV paper's Table 2). It holds {held} of memory ({trace.state_floats:,} "
-        "numbers), exactly as much as for token 1."
+        f"Reading this token costs RWKV {flops / 1e6:.1f} million FLOPs (steps of arithmetic). They are counted "
+        "with the formula that matches the RWKV paper's Table 2. It holds "
+        f"{held} of memory ({trace.state_floats:,} numbers): exactly as much as for token 1."
         for _ in trace.ids
     ]
 

@@ -16,7 +16,36 @@ from .glossary import with_tooltips
 
 _CSS = """
 <style>
-abbr.gloss { text-decoration: underline dotted #0072B2; cursor: help; }
+/* Glossary terms (app/glossary.py, with_tooltips): the definition shows on hover, tap, click and keyboard
+   focus, from the term's own aria-description (our TERMS text, escaped); no JavaScript. */
+abbr.gloss { text-decoration: underline dotted #0072B2; text-decoration-thickness: 2px; text-underline-offset: 3px;
+             cursor: help; position: relative; border-radius: 3px; }
+abbr.gloss:focus { outline: none; }
+abbr.gloss:focus-visible { outline: 3px solid #0072B2; outline-offset: 2px; }  /* 5.1:1 on white */
+abbr.gloss:hover::after, abbr.gloss:focus::after {
+  content: attr(aria-description); position: absolute; left: 0; top: 100%; z-index: 1000;
+  width: max-content; max-width: min(24rem, 80vw); box-sizing: border-box;
+  border-top: 6px solid transparent; background-clip: padding-box;  /* the pointer can move onto the box */
+  padding: 0.5rem 0.75rem; border-radius: 8px; background-color: #262730; color: #ffffff;  /* 15:1 */
+  box-shadow: 0 2px 10px rgba(0, 0, 0, 0.3); font-size: 0.95rem; font-weight: 400; font-style: normal;  /* 20 px presenting */
+  line-height: 1.45; letter-spacing: normal; text-align: left; text-transform: none; white-space: normal;
+}
+/* Where CSS anchor positioning exists (Chromium 125+, Safari 26+), the box sits under the word and flips
+   to the other side instead of running off the screen; elsewhere it opens to the right of the word. */
+@supports (position-area: bottom) {
+  abbr.gloss { anchor-name: --gloss; anchor-scope: --gloss; }
+  abbr.gloss:hover::after, abbr.gloss:focus::after {
+    position: fixed; position-anchor: --gloss; left: auto; top: auto; position-area: bottom span-right;
+    position-try-fallbacks: flip-inline, flip-block, flip-block flip-inline;
+  }
+}
+/* Phones: the definition is a panel along the bottom of the screen, never cut off at the edge. */
+@media (max-width: 640px) {
+  abbr.gloss:hover::after, abbr.gloss:focus::after {
+    position: fixed; position-area: none; position-try-fallbacks: none; left: 0.75rem; right: 0.75rem;
+    top: auto; bottom: 0.75rem; width: auto; max-width: none; border-top: 0; font-size: 1rem;
+  }
+}
 .block-container { max-width: 1200px; padding-top: 2rem; }
 /* Streamlit greys captions with opacity (3.9:1 on white); what-you-see captions need 4.5:1 or more. */
 [data-testid="stCaptionContainer"] { color: #4a4c57 !important; opacity: 1 !important; }

@@ -16,13 +16,14 @@ page_header(
 st.header("What the RWKV paper shows")
 text(
     "- **Running cost grows in step with the text, not faster.** Each new token costs RWKV the same work and "
-    "the same memory ([[linear]] time, [[constant]] memory), where a [[transformer]] looks back over the whole "
+    "the same memory ([[linear]] time, [[constant]] memory). A [[transformer]] looks back over the whole "
     "text for every token. This is what the Cost race and At scale pages show.\n"
-    "- **Quality roughly on par at the same size.** On the paper's [[benchmark]] set, RWKV-4 models from 169 "
-    "million to 14 billion [[parameters|parameter]] scored about as well as transformers of similar size "
-    "trained on a similar amount of text (Pythia, OPT, BLOOM). Roughly on par, not better everywhere.\n"
+    "- **Quality roughly on par at the same size.** The paper tested RWKV-4 models from 169 million to 14 "
+    "billion [[parameters|parameter]] on its [[benchmark]] set. They scored about as well as transformers of "
+    "similar size, trained on a similar amount of text ([[Pythia]], [[OPT]], [[BLOOM]]). Roughly on par, not "
+    "better everywhere.\n"
     "- **It trains like a transformer.** During [[training]], RWKV reads whole texts at once "
-    "([[parallel mode]]), so training is fast on GPUs and costs about as much as for a transformer of the "
+    "([[parallel mode]]). So training is fast on GPUs. It costs about as much as for a transformer of the "
     "same size."
 )
 st.caption("Source: Peng et al. 2023, RWKV: Reinventing RNNs for the Transformer Era, arXiv 2305.13048.")
@@ -30,16 +31,16 @@ st.caption("Source: Peng et al. 2023, RWKV: Reinventing RNNs for the Transformer
 st.header("What it does not claim, and what the paper itself warns about")
 text(
     "**A fixed-size memory forgets exact details.** Everything RWKV has read must squeeze into the same small "
-    "[[state]]. The paper's own limitations section says this may hurt tasks that need to [[recall]] a "
-    "small detail from far back in a long text, because a transformer keeps every token while RWKV keeps "
-    "only a summary. Later studies measured it: models with a fixed-size memory do worse than "
-    "transformers at finding a fact by its key ('associative recall', Arora et al. 2023, Zoology, "
-    "arXiv 2312.04927) and at copying long passages word for word (Jelassi et al. 2024, Repeat After Me, "
+    "[[state]]. The paper's own limitations section says this may hurt some tasks: those that need to "
+    "[[recall]] a small detail from far back in a long text. A transformer keeps every token, while RWKV keeps "
+    "only a summary. Later studies measured it. Models with a fixed-size memory do worse than transformers "
+    "at finding a fact by its key ('associative recall': Arora et al. 2023, Zoology, arXiv 2312.04927). They "
+    "also do worse at copying long passages word for word (Jelassi et al. 2024, Repeat After Me, "
     "arXiv 2402.01032)."
 )
 text(
     "**It is more sensitive to the order of the [[prompt]].** The paper says RWKV depends more on how the "
-    "prompt is built than transformers do: it reads strictly in order and cannot look back, so what it should "
+    "prompt is built than transformers do. It reads strictly in order and cannot look back. So what it should "
     "pay attention to has to come early. The authors tested their largest chat model (RWKV-4-Raven, 14 "
     "billion [[parameters|parameter]]) against ChatGPT and GPT-4. Then they moved the question in front of the "
     "material, without changing its words. Only one task improved a lot (RTE: from 44.2 to 74.8). Two "
@@ -49,45 +50,45 @@ text(
 )
 text(
     "**Cheap to run is not cheap to train.** The savings are in [[inference]] (reading and writing text). "
-    "Training a good RWKV takes about as much computing work as training a transformer of the same size, "
-    "because the cost of training is set mainly by the number of [[parameters|parameter]] and the amount "
+    "Training a good RWKV takes about as much computing work as training a transformer of the same size. "
+    "That is because the cost of training is set mainly by the number of [[parameters|parameter]] and the amount "
     "of text."
 )
 text(
     "**Linear cost is not free quality.** For short texts the two designs cost about the same: most of the work "
     "is the model's own [[weights]], the same for both. RWKV's advantage grows with the length of the "
     "[[conversation]], and long texts are exactly where its small memory is most stretched. Whether the "
-    "trade is worth it depends on the job: many long conversations at once (chat, streaming) favour RWKV; "
-    "pinpoint look-ups in a long document favour attention."
+    "trade is worth it depends on the job. Many long conversations at once (chat, streaming) favour RWKV. "
+    "Pinpoint look-ups in a long document favour attention."
 )
 text(
     "**Transformers got cheaper too.** Real transformers shrink their [[KV cache]] with tricks such as "
-    "[[GQA]] (Ainslie et al. 2023, arXiv 2305.13245), which shrinks the cache per token: it lowers the "
-    "transformer's line on the At scale page but does not flatten it. Smarter memory management (vLLM, arXiv "
-    "2309.06180) wastes less memory around the cache, but every token still adds its keys and values."
+    "[[GQA]] (Ainslie et al. 2023, arXiv 2305.13245). GQA shrinks the cache per token. It lowers the "
+    "transformer's line on the At scale page, but does not flatten it. Smarter memory management ([[vLLM]], "
+    "arXiv 2309.06180) wastes less memory around the cache. But every token still adds its keys and values."
 )
 
 st.header("What came after RWKV-4")
 text(
     "- **RWKV-5 and RWKV-6** (Peng et al. 2024, Eagle and Finch, arXiv 2404.05892) give each head a "
-    "[[matrix-valued state]], a small table instead of a list, so the memory holds more detail at the same "
-    "speed. RWKV-6 adds [[data-dependent decay]]: how fast each channel forgets now depends on the token "
-    "being read, so the model can decide to keep or drop something.\n"
+    "[[matrix-valued state]]: a small table instead of a list. So the memory holds more detail at the same "
+    "speed. RWKV-6 adds [[data-dependent decay]]. How fast each channel forgets now depends on the token "
+    "being read. So the model can decide to keep or drop something.\n"
     "- **RWKV-7** (Peng et al. 2025, Goose, arXiv 2503.14456) updates its memory with a generalised "
-    "[[delta rule]]: it checks what the memory already holds for a key and writes the correction, which "
+    "[[delta rule]]. It checks what the memory already holds for a key and writes the correction. This "
     "helps it overwrite stale facts instead of piling new ones on top.\n"
-    "- The memory still has a fixed size in all of them, so the cost story of this app stays the same, and "
-    "so does the basic limit: everything read must still fit in that memory."
+    "- The memory still has a fixed size in all of them. So the cost story of this app stays the same. So "
+    "does the basic limit: everything read must still fit in that memory."
 )
 st.caption("This app shows RWKV-4, the version in the 2023 paper, because its memory is the simplest to draw.")
 
 st.header("About this app's models")
 text(
-    "The models here are toys, built so that you can watch them work in your browser: a few million "
-    "[[parameters|parameter]] (real chat models have billions), trained for a short time on a computer "
-    "without a [[GPU]]. They were trained on [[TinyStories]] (Eldan and Li 2023, arXiv 2305.07759; "
-    "licence CDLA-Sharing-1.0), a set of simple children's stories, so they write simple children's "
-    "stories, often with mistakes. Both were trained on texts of a fixed length ([[trained context]]). Past "
+    "The models here are toys, built so that you can watch them work in your browser. They have a few "
+    "million [[parameters|parameter]] (real chat models have billions). They were trained for a short time "
+    "on a computer without a [[GPU]]. They were trained on [[TinyStories]] (Eldan and Li 2023, arXiv "
+    "2305.07759; licence CDLA-Sharing-1.0), a set of simple children's stories. So they write simple "
+    "children's stories, often with mistakes. Both were trained on texts of a fixed length ([[trained context]]). Past "
     "it, the transformer runs but guesses worse. RWKV's memory carries on, but it never practised longer texts "
     "either. Its guesses were checked only a little further (see the model card). Their quality says "
     "nothing about RWKV's quality at scale. Their costs follow the same formulas as the big models."

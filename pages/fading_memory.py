@@ -8,7 +8,7 @@ from app.reading import reading_context
 ui.page_header(
     "🌫️ Fading memory",
     "RWKV's memory does not keep every word. After each [[token]], every memory [[channel]] keeps a fixed "
-    "fraction of what it held and adds the new token — so old words fade. Each channel has its own learned "
+    "part of what it held and adds the new token. So old words fade. Each channel has its own learned "
     "[[decay]]: some forget within a token or two, others hold on longer. A channel's "
     "[[half-life]] is how many tokens it takes to fade to half.",
 )
@@ -16,8 +16,9 @@ ui.page_header(
 ctx = reading_context("fade")
 
 trace = loaders.rwkv_trace(ctx.ids)
-ui.chart(views.half_lives(trace.decay), "one dot per memory channel, placed at its half-life in tokens "
-         "(log scale: each grid line is ten times longer); each row is a [[layer]].", key="half_life")
+ui.chart(views.half_lives(trace.decay), "one dot per memory channel, placed at its half-life in tokens. Each row "
+         "is a [[layer]]. The axis has a [[log scale]]: each grid line is ten times longer than the one before.",
+         key="half_life")
 facts = memory_facts(trace.decay, trace.bonus)  # computed from the shipped model, never typed
 ui.text(fading_summary(facts))
 
@@ -42,24 +43,26 @@ elif ablation == "remove a token":
 rwkv_map, gpt_map = views.echo_maps(tuple(ids), layer, abl)
 
 stepper.show(views.fading_echo(tuple(ids), layer, abl), start=start)
-ui.caption("at the token being read (orange chip), the share of each earlier token in what RWKV's memory returns "
-           "(blue, [[implicit attention]]) and in the same-size [[transformer]]'s [[attention]] (red), layer "
-           f"{layer + 1}, averaged over channels and [[heads|head]]; the last 48 tokens are shown.")
+ui.caption("how much each earlier token counts at the token being read (orange chip). Blue is its share in what "
+           "RWKV's memory returns ([[implicit attention]]). Red is its share in the same-size [[transformer]]'s "
+           f"[[attention]]. Both are for layer {layer + 1}, averaged over channels and [[heads|head]]. The chart shows "
+           "the last 48 tokens.")
 if abl == "no-decay":
-    ui.text("With fading switched off every channel keeps everything, so early tokens keep their weight — and the "
+    ui.text("With fading switched off, every channel keeps everything. So early tokens keep their weight. And the "
             "model's guesses change, because it was trained to forget.")
 
 left, right = st.columns(2)
 with left:
     ui.chart(rwkv_map,
-             "row = the token being read, column = an earlier token; brighter = that earlier token still makes up "
-             "more of what the memory returns (computed exactly from the recurrence, averaged over channels).",
+             "in this [[heatmap]], each row is the token being read and each column an earlier token. The brighter a "
+             "square, the more that earlier token still makes up of what the memory returns. It is computed exactly "
+             "from how the memory is updated, averaged over channels.",
              key="rwkv_heat")
 with right:
     ui.chart(gpt_map,
              "the same sentence read by the same-size [[transformer]]: its real [[attention]] weights, averaged over its "
              "[[heads|head]]. It can look back at any token it chooses while reading. RWKV cannot. It sets how strongly a "
-             "token is written into its memory once, when it reads it (its [[key]]). " + bonus_summary(facts),
+             "token is written into its memory only once, when it reads it (its [[key]]). " + bonus_summary(facts),
              key="gpt_heat")
 if len(ids) > figures.HEATMAP_MAX_TOKENS:
     st.caption(f"Long text: the heatmaps show the last {figures.HEATMAP_MAX_TOKENS} tokens.")

@@ -7,8 +7,8 @@ import streamlit as st
 from app.glossary import TERMS
 from app.ui import for_builders, page_header
 
-page_header("Glossary", "Every term this app uses, in one or two plain sentences. Hover over an underlined "
-                        "word on any page to see the same text.")
+page_header("Glossary", "Every term this app uses, in one or two plain sentences. Point at, tap or tab to an "
+                        "underlined word on any page to see the same text.")
 
 query = st.text_input("Search the glossary", key="glossary_query", placeholder="e.g. memory, cache, token",
                       max_chars=60)

@@ -8,10 +8,10 @@ from app.texts import EQ, FLOPS_SOURCE, RWKV_PAPER
 
 ui.page_header(
     "📖 Read along",
-    "Type a sentence and watch a real [[RWKV]] [[model]] read it one [[token]] at a time, like a person "
-    "reading a line with a finger under each word. After every token it updates its [[state]] — a fixed "
-    "set of numbers, its whole memory — and guesses what comes next. Use **Next**, **Back** and **Play** "
-    "(or the arrow keys) to step through.",
+    "Type a sentence and watch a real [[RWKV]] [[model]] read it one [[token]] at a time. It is like a person "
+    "reading a line with a finger under each word. After every token, the model updates its [[state]]: a fixed "
+    "set of numbers that is its whole memory. Then it guesses what comes next. Use **Next**, **Back** and "
+    "**Play** (or the arrow keys) to step through.",
 )
 
 ctx = reading_context("read")
@@ -21,8 +21,9 @@ for note in write_notes:
     st.info(note, icon="🔗")
 # A switch, not an expander: its controls cost the page nothing until someone wants them.
 if st.toggle("✍️ Let it write: continue the text", value=request is not None, key="write_on"):
-    ui.text("The model keeps going on its own: each token it writes is read back in, exactly like your text. "
-            "With [[temperature]] 0 it is [[greedy]]; higher values let it take less likely tokens.")
+    ui.text("The model keeps going on its own. Each token it writes is read back in, exactly like your text. "
+            "At [[temperature]] 0 it always takes its top guess ([[greedy]]). Higher values let it take less "
+            "likely tokens.")
     c1, c2, c3 = st.columns(3)
     n_new = c1.slider("Tokens to write", *WRITE_TOKENS, request.tokens if request else 20, key="write_n")
     temperature = c2.slider("Temperature", *WRITE_TEMPERATURE, request.temperature if request else 0.0, 0.1,
@@ -43,19 +44,21 @@ ids, kinds = ctx.ids, ["prompt"] * len(ctx.ids)
 if request is not None:
     room = MAX_TOKENS - len(ctx.ids)
     if room <= 0:
-        st.warning(f"Your text already fills the {MAX_TOKENS} tokens this page shows, so there is no room to write more. "
-                   "Shorten it to let the model continue.", icon="✂️")
+        st.warning(f"Your text already fills the {MAX_TOKENS} tokens this page shows. There is no room to write more. "
+                   "Make it shorter to let the model go on.", icon="✂️")
     else:
         ids = loaders.continue_text(ctx.ids, min(request.tokens, room), request.temperature, request.seed)
         kinds = ["prompt"] * len(ctx.ids) + ["generated"] * (len(ids) - len(ctx.ids))
         st.caption("Dashed chips were written by the model.")
 
 stepper.show(views.read_along(tuple(ids), tuple(kinds)), start=min(ctx.start_step, len(ids) - 1))
-ui.caption("the chips are your text cut into tokens (orange = the one being read); the bars are the model's "
-           "top five guesses for the next token; the heatmap is its memory, one row per [[layer]], one column per "
-           "[[channel]] (blue and red are opposite signs, white is near zero); the last chart compares memory held by "
-           "RWKV (measured: the size of its state) and by a same-size [[transformer]]'s [[KV cache]] (computed: "
-           "2 × layers × width × 4 bytes per token read, vLLM paper §3; the cost race measures it).")
+ui.caption("the chips are your text, cut into tokens. The orange chip is the one being read. The bars are the "
+           "model's top five guesses for the next token. The [[heatmap]] is its memory: one row per [[layer]], one "
+           "column per [[channel]]. Blue and red are opposite signs, and white is near zero. The last chart compares "
+           "the memory each model holds. RWKV's is measured: it is the size of its state. A same-size "
+           "[[transformer]] holds a [[KV cache]] instead. It grows with every token read: a key and a value for each "
+           "layer and channel, 4 bytes each. That is computed, as in the [[vLLM]] paper (§3). The Cost race page "
+           "measures it.")
 
 with ui.for_builders("For builders: what one step computes", "model/rwkv.py: RWKV.step; model/traces.py: trace_rwkv") as notes:
     notes.markdown("Per layer, with $x_t$ the LayerNorm'd input and $x_{t-1}$ the previous token's (RWKV paper, "

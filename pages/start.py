@@ -9,7 +9,7 @@ ui.page_header(
     "Chatbots like ChatGPT are [[transformers|transformer]]: for every new word they write, they look back at "
     "**every** word so far. That gets slower and needs more memory as the conversation grows. "
     "[[RWKV]] is a different design. It reads one [[token]] at a time and keeps a **fixed-size memory** "
-    "(its [[state]]). It is like a person who reads a story once and keeps a few notes: each new word is "
+    "(its [[state]]). It is like a person who reads a story once and keeps a few notes. Each new word is "
     "added, and older words slowly fade.",
 )
 
@@ -17,16 +17,16 @@ st.subheader("The idea in a minute")
 ui.text(
     "1. **It reads like an [[RNN]]** — one token at a time, updating a memory that never grows.\n"
     "2. **Each token is blended with the one before it** ([[token shift]]), so it always hears the previous word.\n"
-    "3. **Its memory fades at learned rates** ([[decay]]): some parts forget within a word or two, some hold on "
-    "longer, but nothing is kept word for word (the Fading memory page shows how long).\n"
+    "3. **Its memory fades at learned rates** ([[decay]]). Some parts forget within a word or two, some hold on "
+    "longer. But nothing is kept word for word (the Fading memory page shows how long).\n"
     "4. **So each new token costs the same**, while a transformer pays more and more as its [[KV cache]] grows.\n"
     "5. **Yet it trains like a transformer**: the same maths can be run on a whole text at once "
-    "([[parallel mode]]), which is what made large RWKV models possible."
+    "([[parallel mode]]). That is what made large RWKV models possible."
 )
 
 words = ["Once", "upon", "a", "time", "there", "was", "a", "little", "cat", "who", "loved", "milk"]
 stepper.show(views.teaser(tuple(words)))
-ui.caption("press Play: with every word, RWKV's memory stays one box of the same size, while the transformer's "
+ui.caption("press Play. With every word, RWKV's memory stays one box of the same size. The transformer's "
            "[[KV cache]] stacks up one more entry per word.")
 
 st.subheader("A guided path")

@@ -7,8 +7,8 @@ from app.texts import EQ, RWKV_PAPER
 
 ui.page_header(
     "🔀 Token shift",
-    "Before RWKV uses a [[token]], it blends it with the token just before it — like reading each word "
-    "while still hearing the previous one. Every [[channel]] has its own learned mixer setting: some take "
+    "Before RWKV uses a [[token]], it blends it with the token just before it. It is like reading each word "
+    "while you still hear the one before. Every [[channel]] has its own learned [[mixer]] setting. Some take "
     "almost all of the current token, some mostly the previous one. This is the [[token shift]].",
 )
 
@@ -17,23 +17,26 @@ ctx = reading_context("shift")
 trace = loaders.rwkv_trace(ctx.ids)
 layer = st.select_slider("Layer to inspect", options=list(range(1, trace.memory.shape[1] + 1)), value=1, key="mix_layer") - 1
 ablate = st.toggle("Switch token shift off (every mixer set to 100% this token)", key="no_shift",
-                   help="An ablation: the same model, with μ = 1 everywhere. Watch the guesses change.")
+                   help="A test that switches one thing off: the same model, but every mixer takes only the token being read. Watch the guesses change.")
 
 stepper.show(views.token_shift(ctx.ids, layer, ablate), start=ctx.start_step)
-MIXER_CAPTION = ("last (it stays the same as you step: it is part of the model): every channel of this layer sorted "
-                 "by its mixer setting; at 100% it uses only the token being read, at 0% only the previous token; the "
-                 "three lines are for key, value and receptance. Above 100% (or below 0%) a channel takes more than all "
-                 "of one token and subtracts some of the other: it reacts to the change from the previous token.")
+MIXER_CAPTION = ("The last chart stays the same as you step, because it is part of the model. It shows every channel "
+                 "of this layer, sorted by its mixer setting. At 100% a channel uses only the token being read; at 0%, "
+                 "only the previous token. The three lines are for key, value and receptance. Above 100% (or below 0%), "
+                 "a channel takes more than all of one token and takes away some of the other. So it reacts to the "
+                 "change from the previous token.")
 if ablate:
-    ui.caption("first: for each [[layer]], how much of the key, value and receptance input comes from the previous "
-               "token at this step; second: the mixer of a few channels of the chosen layer (orange from this token, "
-               "blue from the previous one); third: the model's top guesses with token shift (left) and without "
-               "(right); " + MIXER_CAPTION)
+    ui.caption("the first chart has a group of bars for each [[layer]]. They show how much of the input to the "
+               "[[key]], the [[value]] and the [[receptance]] comes from the previous token at this step. The second "
+               "shows the [[mixer]] of a few channels of the chosen layer: orange is from this token, blue from the "
+               "previous one. The third shows the model's top guesses with token shift (left) and without it "
+               "(right). " + MIXER_CAPTION)
 else:
-    ui.caption("first: for each [[layer]], how much of what feeds the key, the value and the [[receptance]] comes from "
-               "the previous token at this step (the rest comes from the token being read); second: the mixer of a few "
-               "channels of the chosen layer (orange from this token, blue from the previous one); third: the model's "
-               "top guesses; " + MIXER_CAPTION)
+    ui.caption("the first chart has a group of bars for each [[layer]]. They show how much of the input to the "
+               "[[key]], the [[value]] and the [[receptance]] comes from the previous token at this step. The rest "
+               "comes from the token being read. The second shows the [[mixer]] of a few channels of the chosen "
+               "layer: orange is from this token, blue from the previous one. The third shows the model's top "
+               "guesses. " + MIXER_CAPTION)
 
 with ui.for_builders(f"For builders: token shift (eqs. {EQ['rkv']} and {EQ['rk_channel']})", "model/rwkv.py: TimeMix.forward, ChannelMix.forward; app/figures.py: previous_token_share") as notes:
     notes.latex(r"r_t = W_r\,(\mu_r \odot x_t + (1-\mu_r)\odot x_{t-1}) \tag{11}")

@@ -631,8 +631,8 @@ def main(argv=None) -> int:
                     all_tally.errors += t.errors
                     all_tally.open_bytes += t.open_bytes
                     all_tally.page_not_found += t.page_not_found
-                    for b, c in t.landed.items():
-                        all_tally.landed[b] = all_tally.landed.get(b, 0) + c
+                    for backend, count in t.landed.items():
+                        all_tally.landed[backend] = all_tally.landed.get(backend, 0) + count
                     all_tally.runs += t.runs
                     cpu += c
                 out = report(all_tally, cpu, monitor, f"all {rounds} rooms of the soak")

@@ -143,9 +143,9 @@ def show(prepared: PreparedStepper, start: int = 0, name: str = "Step-through: t
     from .ui import presenter_on
 
     present = presenter_on()
-    st.iframe(stepper_html(prepared, start, present=present), alt=name,
-              height=prepared.height + (PRESENTER_EXTRA_HEIGHT + PRESENTER_EXTRA_FIGURE_HEIGHT * prepared.n_figures
-                                        if present else 0))
+    # height="content": Streamlit sizes the frame to what it holds (chips wrap more on a phone, charts grow in
+    # presenter mode), so there is no blank gap under it and nothing is cut.
+    st.iframe(stepper_html(prepared, start, present=present), alt=name, height="content")
 
 
 def stepper(figures: list, labels: list[str], *, kinds=None, notes=None, start: int = 0,
@@ -200,6 +200,7 @@ _TEMPLATE = r"""<!doctype html>
 (function () {
   const spec = JSON.parse(document.getElementById("spec").textContent);
   const n = spec.labels.length, PRESENT = __PRESENT__, PRESENTER_EXTRA_FIGURE_HEIGHT = __EXTRA_FIG__;
+  const NARROW = window.innerWidth < 600;
   const REDUCED_MOTION = !!(window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches);
   let step = __START__, timer = null;
   const chipsEl = document.getElementById("chips"), figsEl = document.getElementById("figs");
@@ -227,20 +228,56 @@ _TEMPLATE = r"""<!doctype html>
       const d = document.createElement("div");
       d.className = "fig"; d.dataset.testid = "stepper-figure";
       d.setAttribute("data-testid", "stepper-figure");
-      d.setAttribute("role", "img");
+      d.setAttribute("role", "figure");  // not "img": the chart holds focusable buttons (Plotly's toolbar)
       const title = (fig.layout.title && fig.layout.title.text) ||
         (fig.layout.annotations || []).map(function (a) { return a.text; }).join(" and ") || "chart";
       d.setAttribute("aria-label", title + " (the step's summary is read out as you step)");
       figsEl.appendChild(d);
       const layout = Object.assign({}, fig.layout, {autosize: true, height: spec.heights[j]});
+      fitAxes(layout);
       if (PRESENT) projectorSizes(layout, j);
-      Plotly.newPlot(d, fig.data, layout, {displaylogo: false, responsive: true,
+      else if (NARROW) phoneSizes(layout);
+      Plotly.newPlot(d, fig.data, layout, {displaylogo: false, responsive: true, displayModeBar: !NARROW,
         toImageButtonOptions: {format: "png", scale: 2}}).then(function () {
           return Plotly.addFrames(d, fig.frames || []);
         }).then(function () { d.__ready = true; showFrame(d, step); });
       d.__still = !(fig.frames || []).length;
       divs.push(d);
     });
+  }
+  function axisKeys(layout) {
+    return Object.keys(layout).filter(function (k) { return /^[xy]axis[0-9]*$/.test(k); });
+  }
+  function fitAxes(layout) {  // tick labels and axis titles push the margins out instead of overlapping
+    axisKeys(layout).forEach(function (k) { layout[k] = Object.assign({automargin: true}, layout[k]); });
+  }
+  function wrapText(text, width) {  // Plotly does not wrap titles: break them at spaces with <br>
+    const words = String(text).split(" "), lines = [""];
+    words.forEach(function (w) {
+      const last = lines[lines.length - 1];
+      if (last && (last + " " + w).length > width) lines.push(w); else lines[lines.length - 1] = last ? last + " " + w : w;
+    });
+    return lines;
+  }
+  function phoneSizes(layout) {  // a phone: titles wrapped, legends under the chart, no toolbar over the title
+    const m = layout.margin || {};
+    let top = m.t || 50, bottom = m.b || 40;
+    if (layout.title && layout.title.text) {
+      const lines = wrapText(layout.title.text, 30);
+      layout.title = Object.assign({}, layout.title, {text: lines.join("<br>"), font: {size: 15}});
+      top += 18 * (lines.length - 1);
+    }
+    (layout.annotations || []).forEach(function (a) { a.text = wrapText(a.text, 16).join("<br>"); a.font = {size: 13}; });
+    axisKeys(layout).forEach(function (k) {
+      const t = layout[k].title;
+      if (t && t.text) layout[k] = Object.assign({}, layout[k], {title: Object.assign({}, t, {text: wrapText(t.text, 28).join("<br>")})});
+    });
+    if (layout.showlegend !== false && layout.legend) {  // at the very bottom, under the axis title
+      layout.legend = {orientation: "h", x: 0, xanchor: "left", yref: "container", y: 0, yanchor: "bottom"};
+      bottom += 110;
+    }
+    layout.height = (layout.height || 380) + (top - (m.t || 50)) + (bottom - (m.b || 40));
+    layout.margin = Object.assign({}, m, {l: Math.min(m.l || 50, 45), r: 10, t: top, b: bottom});
   }
   function projectorSizes(layout, j) {  // presenter mode: no chart text under 20 px
     const m = layout.margin || {};

@@ -41,7 +41,7 @@ PAYLOAD_TEXT = "Hi " + " ".join(PAYLOADS) + " end"
 PAGES = {
     "": ("start.py", 0, 1),
     "read-along": ("read_along.py", 0, 1),
-    "token-shift": ("token_shift.py", 1, 1),
+    "token-shift": ("token_shift.py", 0, 1),  # the mixer chart is a still chart in the step-through
     "fading-memory": ("fading_memory.py", 3, 1),
     "cost-race": ("cost_race.py", 3, 0),
     "at-scale": ("at_scale.py", 3, 0),

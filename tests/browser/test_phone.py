@@ -1,0 +1,55 @@
+"""A reader on a phone (390×844): the step-through's charts fit, nothing overlaps, no blank gaps.
+
+Checked by bounding boxes in the real browser: every chart's title, legend and axis titles lie inside
+the chart's width and do not overlap one another, Plotly's toolbar is not drawn over them, and the
+step-through's frame is as tall as what it holds.
+"""
+from __future__ import annotations
+
+import pytest
+
+from .conftest import PHONE, new_page, stepper_frame, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+BOXES = """() => Array.from(document.querySelectorAll('[data-testid="stepper-figure"]')).map(fig => {
+  const f = fig.getBoundingClientRect();
+  const box = sel => Array.from(fig.querySelectorAll(sel)).filter(e => e.textContent.trim() || sel === '.legend')
+    .map(e => { const r = e.getBoundingClientRect(); return {sel, left: r.left - f.left, right: r.right - f.left,
+                                                           top: r.top - f.top, bottom: r.bottom - f.top}; })
+    .filter(r => r.right > r.left && r.bottom > r.top);
+  return {width: f.width, height: f.height, modebar: !!fig.querySelector('.modebar-container .modebar'),
+          parts: [...box('.gtitle'), ...box('.legend'), ...box('.xtitle'), ...box('.ytitle'),
+                  ...box('.annotation-text-g')]};
+})"""
+
+
+def _overlap(a, b, slack=1.0) -> bool:
+    return (min(a["right"], b["right"]) - max(a["left"], b["left"]) > slack
+            and min(a["bottom"], b["bottom"]) - max(a["top"], b["top"]) > slack)
+
+
+@pytest.mark.parametrize("path", ["read-along", "token-shift", "fading-memory"])
+def test_charts_fit_a_phone_without_overlaps(app_server, browser, path):
+    page = new_page(browser, PHONE)
+    try:
+        page.goto(f"{app_server}/{path}?prompt=Tom%20had%20a%20red%20ball%20and%20a%20small%20dog.")
+        wait_for_app(page)
+        frame = stepper_frame(page)
+        frame.wait_for_function("() => Array.from(document.querySelectorAll('.fig')).every(d => d.__ready)")
+        figures = frame.evaluate(BOXES)
+        assert figures
+        for i, fig in enumerate(figures):
+            assert not fig["modebar"], f"{path} chart {i}: Plotly's toolbar is drawn on a phone"
+            for part in fig["parts"]:
+                assert part["left"] >= -1 and part["right"] <= fig["width"] + 1, f"{path} chart {i}: {part} is cut off"
+                assert part["top"] >= -1 and part["bottom"] <= fig["height"] + 1, f"{path} chart {i}: {part} is cut off"
+            parts = fig["parts"]
+            for a in range(len(parts)):
+                for b in range(a + 1, len(parts)):
+                    assert not _overlap(parts[a], parts[b]), f"{path} chart {i}: {parts[a]} overlaps {parts[b]}"
+        frame_box = page.locator("iframe").first.bounding_box()
+        content = frame.evaluate("Math.ceil(document.body.getBoundingClientRect().height)")
+        assert abs(frame_box["height"] - content) <= 12, f"blank gap or cut: frame {frame_box['height']} vs content {content}"
+    finally:
+        page.context.close()

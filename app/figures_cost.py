@@ -1,8 +1,8 @@
 """Figure builders for the cost pages: plain data in, Plotly Figure out (no Streamlit). Labels come
-from `model.cost.human_bytes` / `human_count`, the rolling median from `model.race.rolling_median`.
+from `model.cost.human_bytes` / `human_count`.
 
-Measured (the cost race, from `model.race.measure_race`): memory held vs tokens read, milliseconds per
-token (raw, with an optional labelled rolling median), cumulative time.
+Measured (the cost race, rows from `model.race.race_rows`): memory held vs tokens read, milliseconds for
+one more token (median and middle half of the tries), total time added up from those.
 Computed (At scale, from `model.cost`): memory per conversation vs context (log axes), FLOPs per token
 vs context, conversations that fit on one GPU.
 
@@ -18,7 +18,6 @@ import math
 import plotly.graph_objects as go
 
 from model.cost import human_bytes, human_count
-from model.race import rolling_median
 
 from .theme import ACCENT, GPT_COLOR, OKABE_ITO, RWKV_COLOR, base_layout
 
@@ -86,10 +85,10 @@ def race_memory_figure(tokens, rwkv_bytes, gpt_bytes, title: str = "Memory held 
     for name, ys, color, dash, short in (("RWKV state", rwkv_bytes, RWKV_COLOR, "solid", "RWKV state"),
                                          ("Transformer KV cache", gpt_bytes, GPT_COLOR, "dash", "KV cache")):
         fig.add_trace(go.Scatter(
-            x=list(tokens), y=[b / scale for b in ys], name=name, mode="lines",
-            line=dict(color=color, width=4, dash=dash),
+            x=list(tokens), y=[b / scale for b in ys], name=name, mode="lines+markers",
+            line=dict(color=color, width=4, dash=dash), marker=dict(size=8),
             customdata=[human_bytes(b) for b in ys],
-            hovertemplate="after %{x} tokens: %{customdata}<extra>" + short + "</extra>",
+            hovertemplate="after %{x:,} tokens: %{customdata}<extra>" + short + "</extra>",
         ))
     fig.update_layout(**_layout(title))
     fig.update_xaxes(title="Tokens read so far")
@@ -97,53 +96,50 @@ def race_memory_figure(tokens, rwkv_bytes, gpt_bytes, title: str = "Memory held 
     return fig
 
 
-def ms_per_token_figure(tokens, rwkv_ms, gpt_ms, median_window: int | None = 65,
-                        title: str = "Time to read each token (measured)"):
-    """Raw wall-clock milliseconds per step as faint markers; optionally a rolling median per model
-    as a solid line, labelled as such."""
-    tokens, rwkv_ms, gpt_ms = list(tokens), list(rwkv_ms), list(gpt_ms)
+def _band_hover(name: str) -> str:
+    return ("token %{x:,}: median %{y:.2f} ms<br>middle half of the tries: %{customdata}<extra>" + name + "</extra>")
+
+
+def ms_per_token_figure(rows, title: str = "Time to read one more token (measured)"):
+    """Median milliseconds to read token N, per model, with the middle half of the tries (25th to 75th
+    percentile) as error bars. `rows` as `model.race.race_rows`: the table on the page shows the same
+    rows, so chart and table agree by construction."""
+    rows = list(rows)
+    tokens = [r["tokens"] for r in rows]
+    tries = min((r["tries"] for r in rows), default=0)
     fig = go.Figure()
-    medians = []
-    for name, ys, color, symbol in (("RWKV", rwkv_ms, RWKV_COLOR, "circle"),
-                                    ("Transformer", gpt_ms, GPT_COLOR, "x")):
-        fig.add_trace(go.Scattergl(
-            x=tokens, y=ys, name=f"{name}: each token (raw)", mode="markers",
-            marker=dict(color=color, size=4, opacity=0.35, symbol=symbol),
-            hovertemplate="token %{x}: %{y:.2f} ms<extra>" + name + "</extra>",
+    for model, name, color, symbol, dash in (("rwkv", "RWKV", RWKV_COLOR, "circle", "solid"),
+                                             ("gpt", "Transformer", GPT_COLOR, "x", "dash")):
+        med = [r[f"{model}_ms"] for r in rows]
+        fig.add_trace(go.Scatter(
+            x=tokens, y=med, mode="lines+markers", name=f"{name}: median of {tries} tries",
+            line=dict(color=color, width=4, dash=dash), marker=dict(color=color, size=10, symbol=symbol),
+            error_y=dict(type="data", symmetric=False, color=color, thickness=2, width=6,
+                         array=[r[f"{model}_p75"] - r[f"{model}_ms"] for r in rows],
+                         arrayminus=[r[f"{model}_ms"] - r[f"{model}_p25"] for r in rows]),
+            customdata=[f"{r[f'{model}_p25']:.2f}–{r[f'{model}_p75']:.2f} ms" for r in rows],
+            hovertemplate=_band_hover(name),
         ))
-        if median_window and len(ys) >= 3:
-            med = rolling_median(ys, median_window)
-            medians += med
-            fig.add_trace(go.Scatter(
-                x=tokens, y=med, mode="lines",
-                name=f"{name}: rolling median of {median_window} tokens",
-                line=dict(color=color, width=4, dash="solid" if name == "RWKV" else "dash"),
-                hovertemplate="token %{x}: median %{y:.2f} ms<extra>" + name + "</extra>",
-            ))
-    all_ms = sorted(rwkv_ms + gpt_ms)
-    # clip the axis at the 99th percentile so a few hiccups from other programs don't flatten the rest
-    cap = all_ms[min(len(all_ms) - 1, int(0.99 * len(all_ms)))] * 1.3 if all_ms else 1
-    if medians:  # and at 3× the highest median, so that the medians stay readable on a busy machine
-        cap = min(cap, 3 * max(medians))
+    top = max([r["gpt_p75"] for r in rows] + [r["rwkv_p75"] for r in rows] + [1.0])
     fig.update_layout(**_layout(title))
-    fig.update_xaxes(title="Tokens read so far")
-    fig.update_yaxes(title="Milliseconds for this token", range=[0, cap])
+    fig.update_xaxes(title="Token number (tokens read so far)", rangemode="tozero")
+    fig.update_yaxes(title="Milliseconds for that token", range=[0, top * 1.1])
     return fig
 
 
-def cumulative_time_figure(tokens, rwkv_s, gpt_s, title: str = "Total time so far (measured)"):
-    """Seconds spent in all steps up to each token: a straight line means constant cost per token;
-    a line that bends upwards means each token costs more than the last."""
+def cumulative_time_figure(tokens, rwkv_s, gpt_s, title: str = "Total time to read the whole text (estimated)"):
+    """Seconds to read every token up to N, added up from the measured times per token: a straight line
+    means constant cost per token; a line that bends upwards means each token costs more than the last."""
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=list(tokens), y=list(rwkv_s), name="RWKV", mode="lines",
-                             line=dict(color=RWKV_COLOR, width=4),
-                             hovertemplate="%{x} tokens: %{y:.2f} s<extra>RWKV</extra>"))
-    fig.add_trace(go.Scatter(x=list(tokens), y=list(gpt_s), name="Transformer", mode="lines",
-                             line=dict(color=GPT_COLOR, width=4, dash="dash"),
-                             hovertemplate="%{x} tokens: %{y:.2f} s<extra>Transformer</extra>"))
+    fig.add_trace(go.Scatter(x=list(tokens), y=list(rwkv_s), name="RWKV", mode="lines+markers",
+                             line=dict(color=RWKV_COLOR, width=4), marker=dict(size=8),
+                             hovertemplate="%{x:,} tokens: %{y:.2f} s<extra>RWKV</extra>"))
+    fig.add_trace(go.Scatter(x=list(tokens), y=list(gpt_s), name="Transformer", mode="lines+markers",
+                             line=dict(color=GPT_COLOR, width=4, dash="dash"), marker=dict(size=8, symbol="x"),
+                             hovertemplate="%{x:,} tokens: %{y:.2f} s<extra>Transformer</extra>"))
     fig.update_layout(**_layout(title))
-    fig.update_xaxes(title="Tokens read so far")
-    fig.update_yaxes(title="Seconds, all tokens so far", rangemode="tozero")
+    fig.update_xaxes(title="Tokens read", rangemode="tozero")
+    fig.update_yaxes(title="Seconds for all of them", rangemode="tozero")
     return fig
 
 

@@ -3,7 +3,7 @@ and plain-language sentences built from numbers. No Streamlit here, so it is uni
 
 Example:
     >>> parse_tokens_param("abc")
-    (2048, 'The link asked for a race of "abc" tokens; that is not a whole number from 64 to 4,096, so the race uses 2,048.')
+    (8192, 'The link asked for a race of "abc" tokens; that is not a whole number from 64 to 8,192, so the race uses 8,192.')
     >>> parse_tokens_param("512")
     (512, None)
 """
@@ -15,8 +15,8 @@ from model.cost import human_bytes
 from .escape import user_text
 from .figures_cost import tokens_label
 
-RACE_DEFAULT, RACE_MIN, RACE_MAX = 2048, 64, 4096
-RACE_CHOICES = (256, 512, 1024, 2048, 4096)
+RACE_DEFAULT, RACE_MIN, RACE_MAX = 8192, 64, 8192  # model.race.GRID[-1]: the server-start race covers every choice
+RACE_CHOICES = (256, 512, 1024, 2048, 4096, 8192)
 AT_SCALE_CONTEXTS = cost.log_contexts(1024, 1_048_576)  # 1K, 2K, …, 1M (the slider)
 CHART_CONTEXTS = cost.log_contexts(1024, 1_048_576, per_octave=4)  # smooth curves
 AT_SCALE_DEFAULT_SIZE = "7B"
@@ -73,11 +73,17 @@ def parse_scale_params(size_raw, context_raw, gqa_raw) -> tuple[str, int, bool, 
 
 
 RACE_LEAD = (
-    "Both models read the same story, one [[token]] at a time, on this computer, right now. "
+    "Both models read the same story on this computer. "
     "RWKV's memory is a box that never grows: its [[state]] stays the same size however long the text. "
     "A [[transformer]]'s [[KV cache]] is a stack that grows with every token, and for every new token "
-    "it looks back over the whole stack. Watch what that does to memory and time."
+    "it looks back over the whole stack. We time how long each model takes to read one more [[token]] "
+    "after 1, 64, 256 and up to 8,192 tokens, many times over, and show the middle time. "
+    "Watch what that does to memory and time."
 )
+
+STAND_IN_NOTE = ("The trained models are not installed here, so the race uses untrained models of the same "
+                 "size. Their guesses are nonsense, but each step costs exactly the same work.")
+
 
 def race_context_caveat(gpt_ctx: int, rwkv_ctx: int, rwkv_checked_to: int) -> str:
     """The trained-length caveat, for both models: the transformer's guesses get worse past its trained length;
@@ -117,36 +123,170 @@ def time_ago(seconds: float) -> str:
 
 def race_machine_label(machine: dict, now: float | None = None) -> str:
     """Where and when the race shown was measured. `machine` as `model.race.machine_description` plus
-    `unix_time` (set by `measure_race`); `now` defaults to the current time."""
+    `unix_time` (set by `measure_race`); `now` defaults to the current time. The CPU name comes from a file
+    the app wrote, but is escaped like visitor text all the same."""
     import time
 
     threads = machine.get("torch_threads", "?")
     when = ""
     if isinstance(machine.get("unix_time"), (int, float)):
         when = f" {time_ago((time.time() if now is None else now) - machine['unix_time'])}"
-    return (f"Measured{when} on this machine: {machine.get('cpu', 'unknown CPU')}, {machine.get('cores', '?')} "
-            f"cores, {threads} thread{'s' if threads != 1 else ''} for the race, {machine.get('date', '')}.")
+    cpu = user_text(machine.get("cpu", "unknown CPU"), limit=80)
+    date = user_text(machine.get("date", ""), limit=40)
+    return (f"Measured{when} on this machine: {cpu}, {user_text(machine.get('cores', '?'), limit=6)} "
+            f"cores, {user_text(threads, limit=6)} thread{'s' if threads != 1 else ''} for the race, {date}.")
 
 
 def race_too_soon_note(n_tokens: int, since_s: float, min_gap_s: float) -> str:
-    """Shown when "Measure again" is pressed less than `min_gap_s` after the last race of that length."""
+    """Shown when "Measure again" is pressed less than `min_gap_s` after a race covering that length was asked for."""
     wait = max(1, round(min_gap_s - since_s))
-    return (f"A race of {n_tokens:,} tokens was started {time_ago(since_s)} (by you or another visitor), so "
+    return (f"A race covering {n_tokens:,} tokens was started {time_ago(since_s)} (by you or another visitor), so "
             f"here is that measurement. Races run one at a time so that they do not slow each other down; "
             f"press again in about {wait} s for a fresh one.")
 
 
-RACE_WAITING = ("Another visitor's race is running; races take turns so that the timings stay clean. "
-                "Waiting, then racing both models through {n:,} tokens…")
-RACE_RUNNING = "Racing both models through {n:,} tokens on this computer (a few seconds)…"
+def race_running_note(since_s: float | None) -> str:
+    """Shown when "Measure again" is pressed while a race that covers this length is running or waiting."""
+    ago = f" (started {time_ago(since_s)}, by you or another visitor)" if since_s is not None else ""
+    return (f"A race is already running{ago}: its progress is shown below. Races run one at a time so that "
+            "they do not slow each other down.")
+
+
+def race_progress_text(done: int, total: int, has_result: bool) -> str:
+    """The progress bar's words while a race runs in the background."""
+    if total <= 0 or done <= 0:
+        step = "getting both models ready"
+    else:
+        step = f"round {done} of {total}"
+    if has_result:
+        return (f"Measuring again on this computer: {step}. The numbers below are from the last race; "
+                "the new ones appear when this one ends.")
+    return f"Measuring on this computer: {step}. The numbers below fill in as the race goes on."
+
+
+def race_failed_text(error: str | None) -> str:
+    if error:
+        return (f"The race could not run on this computer ({user_text(error, limit=200)}). "
+                "Press *Measure again* to try again.")
+    return "No race has been measured on this computer yet. Press *Measure again* to start one."
 
 
 def race_headline(row: dict) -> str:
-    """One plain sentence from a `model.race.summary_at` row."""
+    """One plain sentence from a `model.race.race_rows` row."""
     ratio = row["gpt_bytes"] / row["rwkv_bytes"] if row["rwkv_bytes"] else 0
     return (f"After {row['tokens']:,} tokens the transformer holds {human_bytes(row['gpt_bytes'])} "
             f"against RWKV's {human_bytes(row['rwkv_bytes'])} ({ratio:,.0f}× more), and takes "
-            f"{row['gpt_ms']:.2f} ms per token against RWKV's {row['rwkv_ms']:.2f} ms.")
+            f"{row['gpt_ms']:.2f} ms for that token against RWKV's {row['rwkv_ms']:.2f} ms (the middle time "
+            f"of {row['tries']} tries).")
+
+
+def race_verdict(v: dict) -> str:
+    """What this measurement shows, from `model.race.growth_verdict`, in plain words. Never claims more than
+    the spread of the tries allows."""
+    if not v["comparable"]:
+        return ("Only one length was timed, so this race cannot show how the time changes as the text gets "
+                "longer. Pick more tokens.")
+    a, b = v["first"], v["last"]
+    if v["transformer_grows"]:
+        out = (f"The transformer's time climbs: token {b['tokens']:,} took {b['gpt_ms']:.2f} ms, "
+               f"{v['growth']:.1f}× the {a['gpt_ms']:.2f} ms of token {a['tokens']:,}, well beyond the spread of "
+               "the tries. ")
+    else:
+        out = (f"This time the race cannot show the transformer's time growing. At token {b['tokens']:,} the "
+               f"middle half of its tries ({b['gpt_p25']:.2f} to {b['gpt_p75']:.2f} ms) overlaps that at token "
+               f"{a['tokens']:,} ({a['gpt_p25']:.2f} to {a['gpt_p75']:.2f} ms). The computer may be busy, or the race "
+               "too short. The memory chart is exact either way. ")
+    if v["rwkv_level"]:
+        out += (f"RWKV's time stays level: {a['rwkv_ms']:.2f} ms at token {a['tokens']:,}, "
+                f"{b['rwkv_ms']:.2f} ms at token {b['tokens']:,}.")
+    else:
+        out += (f"RWKV's times were not level this time ({a['rwkv_ms']:.2f} ms, then {b['rwkv_ms']:.2f} ms), "
+                "though it does the same work for every token: other programs were probably using this computer.")
+    return out
+
+
+def race_ms_caption(v: dict, tries: int) -> str:
+    """The "what you see" line under the time chart: it describes the lines only as far as the verdict allows."""
+    base = (f"each point is the [[median]] of {tries} tries at that length; its bars cover the middle half of the "
+            "tries (a quarter were faster, a quarter slower). ")
+    if v["comparable"] and v["transformer_grows"] and v["rwkv_level"]:
+        return base + ("RWKV's line stays level; the transformer's climbs, because each new token looks back over "
+                       "all earlier ones.")
+    if v["comparable"] and v["transformer_grows"]:
+        return base + ("The transformer's line climbs, because each new token looks back over all earlier ones. "
+                       "RWKV does the same work at every length; its line moved with the computer's other work.")
+    return base + ("The transformer does more work for each new token, because it looks back over all earlier "
+                   "ones, but this time the tries were too spread out to show it (see above).")
+
+
+def machine_short(machine: dict) -> str:
+    """'Intel(R) Xeon(R) Processor, 2 cores, 2026-11-28 22:45 UTC' (escaped for Markdown)."""
+    return (f"{user_text(machine.get('cpu', 'unknown CPU'), limit=80)}, {user_text(machine.get('cores', '?'), limit=6)} "
+            f"cores, {user_text(machine.get('date', ''), limit=40)}")
+
+
+def race_table_caption(tries: int, machine: dict) -> str:
+    return (f"ms per token: the [[median]] of the {tries} tries at that length, and the middle half of them (a "
+            "quarter were faster, a quarter slower). Total: those medians added up, so an estimate. "
+            f"Measured on {machine_short(machine)}.")
+
+
+def race_table(rows: list[dict]) -> list[dict]:
+    """The "Read the numbers" table: the same rows as the charts (`model.race.race_rows`)."""
+    return [{"token": r["tokens"],
+             "RWKV ms": round(r["rwkv_ms"], 2), "RWKV middle half": f"{r['rwkv_p25']:.2f}–{r['rwkv_p75']:.2f}",
+             "transformer ms": round(r["gpt_ms"], 2),
+             "transformer middle half": f"{r['gpt_p25']:.2f}–{r['gpt_p75']:.2f}",
+             "RWKV holds": human_bytes(r["rwkv_bytes"]), "transformer holds": human_bytes(r["gpt_bytes"]),
+             "RWKV total s": round(r["rwkv_total_s"], 2), "transformer total s": round(r["gpt_total_s"], 2)}
+            for r in rows]
+
+
+def race_method_note(result: dict) -> str:
+    """For builders: how the race shown was measured (`model.race.measure_race`)."""
+    rc, gc, cfg = result["config"]["rwkv"], result["config"]["gpt"], result["config"]
+    prefix, top = cfg.get("real_prefix", 0), result["lengths"][-1]
+    models = result.get("models", "the shipped models")
+    took = f" The race took {result['seconds']:.1f} s." if isinstance(result.get("seconds"), (int, float)) else ""
+    load = result["machine"].get("load_1min")
+    if isinstance(load, (int, float)) and not isinstance(load, bool):
+        took += (f" The computer's load average as it started: {load:.1f} on {user_text(result['machine'].get('cores', '?'))}"
+                 " cores (above the number of cores, other programs were competing for it).")
+    return (
+        f"Both models: {rc['n_layer']} layers × {rc['n_embd']} wide, vocabulary {rc['vocab_size']:,}; the transformer "
+        f"has {gc['n_head']} heads and rotary positions. Both read the story's first {prefix} tokens with `step`; "
+        f"the transformer's KV cache is then filled to {top:,} tokens by repeating those tokens' keys and values "
+        "(a step's work depends on how many are stored, not on what they say; RWKV's state has one size whatever "
+        "it read). \"Token N\" is one `step` with N − 1 tokens held (the cache's length is set back before every "
+        "try). Each round times both models once at every length, in a shuffled order, taking turns on who goes "
+        f"first, so background load hits all alike: {cfg.get('warmup', 0)} untimed rounds, then "
+        f"{result['repeats']}. Shown: the median and the 25th to 75th percentile of the tries; the page says the "
+        "transformer's time grows only when its middle halves at the first and the last length do not overlap. "
+        f"Single token, batch 1, {cfg.get('dtype', 'float32')}, `torch.inference_mode`, "
+        f"{result['machine'].get('torch_threads', 1)} torch thread, wall-clock `time.perf_counter`. Bytes held: "
+        f"the RWKV state tensor, and `KVCache.total_bytes()`. Models: {models}.{took}")
+
+
+def race_flops_note(result: dict) -> str:
+    """For builders: FLOPs per token for the models raced, and where attention overtakes the weights."""
+    gc = result["config"]["gpt"]
+    weights = cost.transformer_decode_flops_per_token(gc["n_layer"], gc["n_embd"], gc["vocab_size"], 0)
+    per_token = 4 * gc["n_layer"] * gc["n_embd"]
+    lengths = result["lengths"]
+    return (f"For these models: RWKV {result['rwkv']['flops'][0]:,} FLOPs per token; the transformer "
+            f"{result['gpt']['flops'][0]:,} at token {lengths[0]:,} and {result['gpt']['flops'][-1]:,} at token "
+            f"{lengths[-1]:,}. Its attention term ({per_token:,} FLOPs per token held) equals the weights' "
+            f"{weights:,} at about {weights // per_token:,} tokens. On a CPU the attention part is mostly reading "
+            "the cache from memory.")
+
+
+def race_runs_note(min_gap_s: float) -> str:
+    return (f"Deep link: add `?tokens=N` ({RACE_MIN} to {RACE_MAX:,}) to this page's address. The server races every "
+            "length offered here when it starts, in the background, and keeps the last race per machine in its data "
+            "folder (`$RWKV_EXPLAINER_DATA`, by default `~/.cache/rwkv-explainer/race.json`), so the page never waits "
+            "for a race. Races run one at a time (one per server process; processes sharing the folder take turns); "
+            f"*Measure again* starts a fresh one at most every {min_gap_s:.0f} s for each length. Another length, "
+            "from a link, is raced on its first visit.")
 
 
 # ------------------------------------------------------------------ at scale
@@ -197,25 +337,56 @@ def kv_units_note(row_below: bool = False) -> str:
 SRC_GPU = "computed: (80 GB − the model's fp16 weights) ÷ memory per conversation; an upper bound"
 
 
-def scale_sentences(n: dict) -> list[str]:
-    """Plain-unit translations of `model.cost.at_scale_numbers` output."""
+GQA_TOGGLE = "With GQA"  # short: a longer label was cut to "Transformer wit…" at 1280 px
+GQA_TOGGLE_HELP = ("The transformer in the memory numbers and sentences uses grouped-query attention: several "
+                   "heads share one set of keys and values, so its cache is smaller. Most recent transformers use "
+                   "it. The GPU count always compares with it.")
+
+
+def gpu_fits(size, context: int, gpu_gb: float = GPU_GB) -> dict:
+    """Conversations of `context` tokens one GPU holds, weights loaded first: RWKV, the transformer with
+    grouped-query attention and without it (`model.cost.conversations_on_gpu`)."""
+    full = cost.conversations_on_gpu(size, context, False, gpu_gb)
+    with_gqa = cost.conversations_on_gpu(size, context, True, gpu_gb)
+    return {"context": context, "gpu_gb": gpu_gb, "rwkv": full["rwkv"], "transformer_gqa": with_gqa["transformer"],
+            "transformer": full["transformer"]}
+
+
+def _count(k: int) -> str:
+    return f"{k:,}" if k > 0 else "not even one"
+
+
+def gpu_fits_sentence(fits: dict) -> str:
+    """The headline comparison in words: RWKV against the transformer with GQA first (what recent models use),
+    then without it."""
+    return (f"One {fits['gpu_gb']:g} GB [[GPU]], after loading the weights, holds {fits['rwkv']:,} such "
+            f"conversations with RWKV, {_count(fits['transformer_gqa'])} with a transformer that uses [[GQA]], and "
+            f"{_count(fits['transformer'])} with one that does not. Most recent transformers use GQA, so that is "
+            "the fair comparison.")
+
+
+def scale_sentences(n: dict, fits: dict | None = None) -> list[str]:
+    """Plain-unit translations of `model.cost.at_scale_numbers` output. With `fits` (`gpu_fits`), the GPU
+    count is left to `gpu_fits_sentence`, which gives both transformers."""
     ctx = tokens_label(n["context"])
     out = []
     phones = n["transformer_phones"]
+    which = "with [[GQA]]" if n.get("gqa") else "without [[GQA]]"
     if phones >= 1:
         out.append(f"A phone has {n['phone_gb']:g} GB of memory. One {ctx}-token conversation's [[KV cache]] "
-                   f"({human_bytes(n['transformer_bytes'])}) would fill {phones:,.1f} phones; RWKV's [[state]] "
+                   f"({human_bytes(n['transformer_bytes'])}, {which}) would fill {phones:,.1f} phones; RWKV's [[state]] "
                    f"({human_bytes(n['rwkv_bytes'])}) is the same for any length.")
     else:
         out.append(f"A phone has {n['phone_gb']:g} GB of memory. One {ctx}-token conversation's [[KV cache]] "
-                   f"({human_bytes(n['transformer_bytes'])}) takes {phones:.1%} of it; RWKV's [[state]] "
+                   f"({human_bytes(n['transformer_bytes'])}, {which}) takes {phones:.1%} of it; RWKV's [[state]] "
                    f"({human_bytes(n['rwkv_bytes'])}) is the same for any length.")
-    if n["transformer_per_gpu"] == 0:
-        tf = "not even one: the weights plus one conversation's cache do not fit"
-    else:
-        tf = f"{n['transformer_per_gpu']:,}"
-    out.append(f"One {n['gpu_gb']:g} GB [[GPU]], after loading the weights, holds {n['rwkv_per_gpu']:,} such "
-               f"conversations with RWKV and {tf} with the transformer.")
+    if fits is None:
+        if n["transformer_per_gpu"] == 0:
+            tf = "not even one: the weights plus one conversation's cache do not fit"
+        else:
+            tf = f"{n['transformer_per_gpu']:,}"
+        out.append(f"One {n['gpu_gb']:g} GB [[GPU]], after loading the weights, holds {n['rwkv_per_gpu']:,} such "
+                   f"conversations with RWKV and {tf} with the transformer.")
     out.append(f"Writing the next token costs RWKV {cost.human_count(n['rwkv_flops'])} [[FLOPs|FLOP]] at any length; "
                f"the transformer needs {cost.human_count(n['transformer_flops'])} at {ctx} tokens "
                f"({n['flops_ratio']:.2f}× RWKV).")

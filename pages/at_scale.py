@@ -3,6 +3,7 @@ import streamlit as st
 
 from app import figures_cost as fc
 from app import texts_cost as tx
+from app.state import last_value
 from app.texts import FLOPS_SOURCE
 from app.ui import chart, for_builders, page_header, text
 from model import cost
@@ -10,8 +11,12 @@ from model import cost
 page_header("At scale: real model sizes", tx.SCALE_LEAD)
 
 qp = st.query_params
-size0, ctx0, gqa0, problems = tx.parse_scale_params(qp.get("size"), qp.get("context"), qp.get("gqa"))
-for msg in problems:
+raw, repeated = {}, []
+for key in ("size", "context", "gqa"):
+    raw[key], notes = last_value(key, qp.get_all(key))
+    repeated += notes
+size0, ctx0, gqa0, problems = tx.parse_scale_params(raw["size"], raw["context"], raw["gqa"])
+for msg in repeated + problems:
     st.info(msg, icon="ℹ️")
 
 c1, c2, c3 = st.columns([1, 2, 1])
@@ -21,15 +26,16 @@ size_name = c1.selectbox("Model size", list(cost.MODEL_SIZES), index=list(cost.M
 context = c2.select_slider("Length of one conversation (tokens)", options=tx.AT_SCALE_CONTEXTS, value=ctx0,
                            format_func=fc.tokens_label, key="scale_context",
                            help="About 750 words per 1,000 tokens. 1M tokens is several novels.")
-gqa = c3.toggle("Transformer with GQA", value=gqa0, key="scale_gqa",
-                help="Grouped-query attention: several heads share one set of keys and values, so the cache "
-                     "is smaller. Most recent transformers use it.")
-new_qp = {"size": size_name, "context": str(context), "gqa": "on" if gqa else "off"}
-if any(qp.get(k) != v for k, v in new_qp.items()):
-    qp.from_dict(new_qp)  # the address bar always holds a shareable link to this view
+gqa = c3.toggle(tx.GQA_TOGGLE, value=gqa0, key="scale_gqa", help=tx.GQA_TOGGLE_HELP)
+# The address bar always holds a shareable link to this view. Only this page's keys change: presenter mode
+# (present=1), Streamlit's embed options and anything else in the link stay as they are.
+for key, value in {"size": size_name, "context": str(context), "gqa": "on" if gqa else "off"}.items():
+    if qp.get_all(key) != [value]:
+        qp[key] = value
 
 size = cost.MODEL_SIZES[size_name]
 n = cost.at_scale_numbers(size, context, gqa, tx.GPU_GB, tx.PHONE_GB)
+fits = tx.gpu_fits(size, context)  # conversations per GPU for RWKV and both transformers, whatever the switch
 ctx_label = fc.tokens_label(context)
 
 st.subheader(f"One conversation of {ctx_label} tokens, {size_name} model")
@@ -37,12 +43,14 @@ m1, m2, m3 = st.columns(3)
 m1.metric("RWKV memory per conversation", cost.human_bytes(n["rwkv_bytes"]), "same at any length",
           delta_color="off", delta_arrow="off")
 m2.metric("Transformer memory per conversation", cost.human_bytes(n["transformer_bytes"]),
-          f"{n['memory_ratio']:,.0f}× RWKV's", delta_color="off", delta_arrow="off")
-m3.metric(f"Conversations on one {tx.GPU_GB:g} GB GPU", f"{n['rwkv_per_gpu']:,} vs {n['transformer_per_gpu']:,}",
-          "RWKV vs transformer", delta_color="off", delta_arrow="off")
+          f"{n['memory_ratio']:,.0f}× RWKV's, {'with' if gqa else 'without'} GQA", delta_color="off",
+          delta_arrow="off")
+m3.metric(f"Conversations on one {tx.GPU_GB:g} GB GPU", f"{fits['rwkv']:,} vs {fits['transformer_gqa']:,}",
+          "RWKV vs transformer with GQA", delta_color="off", delta_arrow="off")
+text(tx.gpu_fits_sentence(fits))
 st.caption(f"Memory: {tx.SRC_STATE}; {tx.SRC_KV}. Conversations per GPU: {tx.SRC_GPU}. Not measured.")
 
-for sentence in tx.scale_sentences(n):
+for sentence in tx.scale_sentences(n, fits):
     text("- " + sentence)
 st.caption(f"FLOPs {tx.SRC_FLOPS}. Memory {tx.SRC_KV}.")
 text("Memory is not the only limit: the [[GPU]] must also do the work for every conversation it holds, so "

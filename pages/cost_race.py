@@ -1,162 +1,148 @@
-"""Cost race (/cost-race): RWKV and the transformer read the same tokens; time and memory measured here."""
+"""Cost race (/cost-race): RWKV and the transformer, time per token and memory held, measured on this machine.
+
+Races run in the background (app/race_cache.py: one at a time per process, the last result per machine
+kept on disk, a fresh one at server start), so the page never waits for one: it shows the latest result
+at once, and a race in progress as a progress bar (and, when there is nothing yet, as it fills in).
+"""
 import streamlit as st
 
 from app import figures_cost as fc
-from app import loaders
+from app import race_cache
 from app import texts_cost as tx
 from app.glossary import with_tooltips
+from app.state import last_value
 from app.texts import FLOPS_SOURCE
 from app.ui import chart, for_builders, page_header, text
+from model import race
 from model.card import LOSS_BY_POSITION_TOKENS
-from model.checkpoint import CheckpointError
 from model.cost import human_bytes
-from model.race import RaceDesk, summary_at
 
-STAND_IN_NOTE = ("The trained models are not installed here, so the race uses untrained models of the same "
-                 "size. Their guesses are nonsense, but each step costs exactly the same work.")
-
-
-@st.cache_resource(show_spinner=False)
-def race_desk() -> RaceDesk:
-    """One per server process, shared by every visitor: races take turns; fresh runs at most every 30 s."""
-    return RaceDesk()
+POLL_S = 1.0  # how often a page with a race in progress looks again
+LINK_NOTES = "_race_link_notes"  # (tokens shown, notes) of the link this session opened with
 
 
-@st.cache_resource(show_spinner=False)
-def _stand_in_models():
-    """Untrained models of the shipped size, for a server without the weights (same cost per step)."""
-    from model.gpt import GPT, GPTConfig
-    from model.rwkv import RWKV, RWKVConfig
+def draw_race(result: dict, n_tokens: int) -> None:
+    """Everything measured, from one result: the table, the charts and the sentences all read the same rows."""
+    rows = race.race_rows(result, upto=n_tokens)
+    if not rows:
+        return
+    if result.get("models") == race_cache.STAND_IN:
+        st.warning(tx.STAND_IN_NOTE, icon="⚠️")
+    tries = min(r["tries"] for r in rows)
+    verdict = race.growth_verdict(rows)
+    st.caption(tx.race_machine_label(result["machine"]))
 
-    return RWKV(RWKVConfig()).init_official().eval(), GPT(GPTConfig()).eval()
+    last = rows[-1]
+    c1, c2 = st.columns(2)
+    c1.metric(f"RWKV after {last['tokens']:,} tokens", f"{last['rwkv_ms']:.2f} ms per token",
+              f"holds {human_bytes(last['rwkv_bytes'])}", delta_color="off", delta_arrow="off")
+    c2.metric(f"Transformer after {last['tokens']:,} tokens", f"{last['gpt_ms']:.2f} ms per token",
+              f"holds {human_bytes(last['gpt_bytes'])}", delta_color="off", delta_arrow="off")
+    text(tx.race_headline(last))
+    text(tx.race_verdict(verdict))
+
+    ctx_len = result["config"]["gpt"]["ctx_len"]
+    toks = [r["tokens"] for r in rows]
+    fig = fc.ms_per_token_figure(rows)
+    fc.add_trained_context_marker(fig, ctx_len)
+    chart(fig, tx.race_ms_caption(verdict, tries), key="race_ms")
+
+    fig = fc.race_memory_figure(toks, [r["rwkv_bytes"] for r in rows], [r["gpt_bytes"] for r in rows])
+    fc.add_trained_context_marker(fig, ctx_len)
+    chart(fig, "the blue line is RWKV's [[state]]: flat, the same box after every token. The dashed line is the "
+               "transformer's [[KV cache]]: it grows by the same amount with every token read.", key="race_memory")
+
+    fig = fc.cumulative_time_figure(toks, [r["rwkv_total_s"] for r in rows], [r["gpt_total_s"] for r in rows])
+    chart(fig, "the time to read the whole text so far, added up from the times above. A straight line means "
+               "every token costs the same; a line that bends upwards means each token costs more than the one "
+               "before.", key="race_cumulative")
+
+    st.subheader("Read the numbers")
+    st.dataframe(tx.race_table(rows), hide_index=True)
+    st.caption(with_tooltips(tx.race_table_caption(tries, result["machine"])), unsafe_allow_html=True)
 
 
-def race_models():
-    """(rwkv, gpt, tokenizer or None, note or None): the app's shared models (`app.loaders`), or
-    untrained stand-ins with a note when the weights cannot be loaded."""
-    try:
-        rwkv, gpt, note = loaders.rwkv_model(), loaders.gpt_model(), None
-    except (CheckpointError, OSError):  # weights missing or unreadable
-        (rwkv, gpt), note = _stand_in_models(), STAND_IN_NOTE
-    try:
-        tok = loaders.tokenizer()
-    except Exception:  # no tokenizer file: race_tokens uses stand-in ids (same cost per step)
-        tok = None
-    return rwkv, gpt, tok, note
-
-
-@st.cache_data(show_spinner=False, max_entries=12)
-def run_race(n_tokens: int, run: int = 0) -> dict:
-    """Measured once per (length, run number) and shared by every visitor; the run number comes from
-    `race_desk()`, so a new one means someone pressed "Measure again". One race at a time."""
-    from model.race import measure_race, race_tokens
-
-    rwkv, gpt, tok, _ = race_models()
-    ids = race_tokens(n_tokens, tok, rwkv.cfg.vocab_size)
-    desk = race_desk()
-    with desk.lock:
-        desk.started(n_tokens)
-        return measure_race(rwkv, gpt, ids, every=1)
+def live_part(runner, n: int, polling: bool) -> None:
+    """The race in progress: a progress bar, and the partial result when there is nothing else to show.
+    Runs again every POLL_S seconds while a race is on; when it ends, the whole page runs once more."""
+    now = runner.snapshot(n)
+    if polling and not now.running:
+        st.rerun()
+    if now.running:
+        frac = now.done / now.total if now.total else 0.0
+        st.progress(min(1.0, frac), text=tx.race_progress_text(now.done, now.total, now.result is not None))
+    if now.result is None:
+        if now.partial is not None and now.partial.get("repeats", 0) >= 1:
+            draw_race(now.partial, n)
+        elif not now.running:
+            text(tx.race_failed_text(now.error))
 
 
 page_header("The cost race", tx.RACE_LEAD)
 
-n_tokens, problem = tx.parse_tokens_param(st.query_params.get("tokens"))
-if problem:
-    st.info(problem, icon="ℹ️")
+raw, repeated = last_value("tokens", st.query_params.get_all("tokens"))
+n_tokens, problem = tx.parse_tokens_param(raw)
+notes = repeated + ([problem] if problem else [])
+if notes:
     st.query_params["tokens"] = str(n_tokens)  # the address bar holds the view actually shown
+    st.session_state[LINK_NOTES] = (str(n_tokens), notes)
+elif st.session_state.get(LINK_NOTES, (None,))[0] == raw:
+    notes = st.session_state[LINK_NOTES][1]  # the page ran again (a race ended): the link's notes stay
+for note in notes:
+    st.info(note, icon="ℹ️")
 
 choices = sorted(set(tx.RACE_CHOICES) | {n_tokens})
 picked = st.select_slider("How many tokens to race", options=choices, value=n_tokens,
                           format_func=lambda n: f"{n:,}", key="race_tokens",
-                          help="Longer races show the gap better and take longer to measure the first time.")
+                          help="Longer races show the gap better. All the lengths offered here are measured "
+                               "together, in the background.")
 if picked != n_tokens:
     n_tokens = picked
     st.query_params["tokens"] = str(picked)
+    st.session_state.pop(LINK_NOTES, None)
 
-desk = race_desk()
-run, too_soon = desk.latest(n_tokens), None
-if st.button("Measure again", help="Run a fresh race on this machine instead of showing the latest one "
-                                   f"(at most one every {desk.min_gap_s:.0f} seconds for each length)."):
-    run, too_soon = desk.request_fresh(n_tokens)
-if too_soon is not None:
-    st.info(tx.race_too_soon_note(n_tokens, too_soon, desk.min_gap_s), icon="⏱️")
-
-spinner = tx.RACE_WAITING if desk.busy() else tx.RACE_RUNNING
-with st.spinner(spinner.format(n=n_tokens)):
-    result = run_race(n_tokens, run)
-_, _, _, weights_note = race_models()
-if weights_note:
-    st.warning(weights_note, icon="⚠️")
-
-st.caption(tx.race_machine_label(result["machine"]))
-
-toks = result["tokens"]
-rows = summary_at(result, points=sorted({p for p in (256, 1024, 2048, toks[-1]) if p <= toks[-1]}))
-last = rows[-1]
-c1, c2 = st.columns(2)
-c1.metric(f"RWKV after {last['tokens']:,} tokens", f"{last['rwkv_ms']:.2f} ms per token",
-          f"holds {human_bytes(last['rwkv_bytes'])}", delta_color="off", delta_arrow="off")
-c2.metric(f"Transformer after {last['tokens']:,} tokens", f"{last['gpt_ms']:.2f} ms per token",
-          f"holds {human_bytes(last['gpt_bytes'])}", delta_color="off", delta_arrow="off")
-text(tx.race_headline(last))
-
-ctx_len = result["config"]["gpt"]["ctx_len"]
-fig = fc.race_memory_figure(toks, result["rwkv"]["bytes"], result["gpt"]["bytes"])
-fc.add_trained_context_marker(fig, ctx_len)
-chart(fig, "the blue line is RWKV's [[state]]: flat, the same box after every token. The dashed line is the "
-           "transformer's [[KV cache]]: it grows by the same amount with every token read.", key="race_memory")
-
-fig = fc.ms_per_token_figure(toks, result["rwkv"]["ms"], result["gpt"]["ms"])
-fc.add_trained_context_marker(fig, ctx_len)
-chart(fig, "each faint dot is one token's measured [[wall-clock time]]; the lines are the [[median]] of 65 "
-           "neighbouring tokens. RWKV's line stays level; the transformer's climbs, because each new token "
-           "looks back over all earlier ones. Stray high dots are other programs interrupting; the slowest are "
-           "above the top of the chart (the chart's autoscale button shows them).", key="race_ms")
-
-fig = fc.cumulative_time_figure(toks, result["rwkv"]["cumulative_s"], result["gpt"]["cumulative_s"])
-chart(fig, "total time spent so far. A straight line means every token costs the same; a line that bends "
-           "upwards means each token costs more than the one before.", key="race_cumulative")
-
-st.subheader("Read the numbers")
-st.dataframe(
-    [{"tokens read": r["tokens"], "RWKV ms/token (median)": round(r["rwkv_ms"], 3),
-      "transformer ms/token (median)": round(r["gpt_ms"], 3),
-      "RWKV holds": human_bytes(r["rwkv_bytes"]), "transformer holds": human_bytes(r["gpt_bytes"]),
-      "RWKV total s": round(r["rwkv_cumulative_s"], 2), "transformer total s": round(r["gpt_cumulative_s"], 2)}
-     for r in rows],
-    hide_index=True,
-)
-st.caption(with_tooltips("ms per token: the [[median]] of the 64 tokens up to that point, measured on this computer."),
-           unsafe_allow_html=True)
+runner = race_cache.runner()
+measure_again = st.button("Measure again", help="Run a fresh race on this computer, in the background. The page "
+                                                "shows the latest race until the new one ends (at most one every "
+                                                f"{runner.min_gap_s:.0f} seconds for each length).")
+snap = runner.snapshot(n_tokens)
+live_slot = st.container()  # the race in progress goes here, above the results (filled at the end of the run)
+result = snap.result
+if result is not None:
+    draw_race(result, n_tokens)
 
 st.subheader("Two honest notes")
-text(tx.race_context_caveat(ctx_len, race_models()[0].cfg.ctx_len, LOSS_BY_POSITION_TOKENS))
-params = max(result["config"]["rwkv"]["params"], result["config"]["gpt"]["params"])
+rwkv_model, gpt_model, _, _ = race_cache.race_models()
+text(tx.race_context_caveat(gpt_model.cfg.ctx_len, rwkv_model.cfg.ctx_len, LOSS_BY_POSITION_TOKENS))
+shown = result or snap.partial
+params = max(rwkv_model.num_params(), gpt_model.num_params())
 text(tx.RACE_SMALL_MODEL_NOTE.format(params=f"about {params / 1e6:.1f} million"))
 
-with for_builders("For builders: what is measured and the formulas", "model/race.py: measure_race; model/cost.py"):
-    rc, gc = result["config"]["rwkv"], result["config"]["gpt"]
-    st.markdown(
-        f"Both models: {rc['n_layer']} layers × {rc['n_embd']} wide, vocabulary {rc['vocab_size']:,}; "
-        f"the transformer has {gc['n_head']} heads and rotary positions. Each token is one `step` call on each "
-        f"model in turn (same token, alternating, so background load hits both), timed with "
-        f"`time.perf_counter`, single token, batch 1, {result['config']['dtype']}, "
-        f"`torch.inference_mode`, {result['machine']['torch_threads']} torch thread. Bytes held: the RWKV state "
-        f"tensor, and `KVCache.total_bytes()`."
-    )
-    st.markdown("RWKV state, constant (RWKV paper, arXiv 2305.13048, appendix D):")
-    st.latex(r"\text{state} = 5 \cdot L \cdot D \ \text{numbers}")
-    st.markdown("KV cache after $t$ tokens (vLLM paper, arXiv 2309.06180 §3):")
-    st.latex(r"\text{KV}(t) = 2 \cdot L \cdot n_{kv} \cdot d_{head} \cdot \text{bytes} \cdot t")
-    st.markdown(f"FLOPs per token (RWKV: {FLOPS_SOURCE}, arXiv 2305.13048; transformer: Kaplan et al. arXiv "
-                "2001.08361 eq. 2.2, with both attention products counted):")
-    st.latex(r"C_{\text{RWKV}} = 2(VD + 13D^2L) \qquad C_{\text{transformer}}(t) = 2(VD + 12D^2L) + 4\,L\,t\,D")
-    st.markdown(
-        f"For these models: RWKV {result['rwkv']['flops'][0]:,} FLOPs per token; the transformer "
-        f"{result['gpt']['flops'][0]:,} at the first token and {result['gpt']['flops'][-1]:,} at token {toks[-1]:,}."
-    )
-    st.markdown("Deep link: add `?tokens=N` (64 to 4,096) to this page's address. Measurements are cached per "
-                "length and shared by all visitors until someone presses *Measure again*. Races run one at a "
-                f"time (one lock per server process), and a fresh race of the same length starts at most every "
-                f"{desk.min_gap_s:.0f} s; a press sooner shows the latest measurement.")
+with for_builders("For builders: what is measured and the formulas", "model/race.py: measure_race; model/cost.py") \
+        as builders:
+    if shown:
+        builders.markdown(tx.race_method_note(shown))
+        builders.markdown("RWKV state, constant (RWKV paper, arXiv 2305.13048, appendix D):")
+        builders.latex(r"\text{state} = 5 \cdot L \cdot D \ \text{numbers}")
+        builders.markdown("KV cache after $t$ tokens (vLLM paper, arXiv 2309.06180 §3):")
+        builders.latex(r"\text{KV}(t) = 2 \cdot L \cdot n_{kv} \cdot d_{head} \cdot \text{bytes} \cdot t")
+        builders.markdown(f"FLOPs per token (RWKV: {FLOPS_SOURCE}, arXiv 2305.13048; transformer: Kaplan et al. "
+                          "arXiv 2001.08361 eq. 2.2, with both attention products counted):")
+        builders.latex(r"C_{\text{RWKV}} = 2(VD + 13D^2L) \qquad C_{\text{transformer}}(t) = 2(VD + 12D^2L) + 4\,L\,t\,D")
+        builders.markdown(tx.race_flops_note(shown))
+    builders.markdown(tx.race_runs_note(runner.min_gap_s))
+
+# Races start after the page is drawn, so that a race starting now does not slow down this first look.
+runner.ensure_started()  # the server-start race, once per process (app.serve can start it before the first visit)
+if measure_again:
+    what, since = runner.request(n_tokens, fresh=True)
+    with live_slot:
+        if what == "too soon":
+            st.info(tx.race_too_soon_note(n_tokens, since, runner.min_gap_s), icon="⏱️")
+        elif what == "running":
+            st.info(tx.race_running_note(since), icon="⏱️")
+else:
+    runner.request(n_tokens)  # starts a race only when nothing measured covers this length (e.g. ?tokens=1000)
+polling = runner.snapshot(n_tokens).running
+with live_slot:
+    st.fragment(run_every=POLL_S if polling else None)(live_part)(runner, n_tokens, polling)

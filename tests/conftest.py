@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,10 @@ from model.checkpoint import WEIGHTS_DIR, load_model, official_state_dict
 from model.rwkv import RWKV, RWKVConfig
 
 torch.set_num_threads(1)  # tiny tensors: a second thread only adds OpenMP hand-offs (ms each on a busy box)
+
+# Cost races run by the tests (and by the servers they start) keep their results in a folder of their
+# own, never in the user's ~/.cache/rwkv-explainer (app/race_cache.py).
+os.environ.setdefault("RWKV_EXPLAINER_DATA", tempfile.mkdtemp(prefix="rwkv-explainer-test-"))
 
 REPO = Path(__file__).resolve().parent.parent
 TINY_CORPUS = "\n<|endoftext|>\n".join(

@@ -2,13 +2,12 @@
 import json
 
 import pytest
-import torch
 
 from model import cost
 from model.gpt import GPT, GPTConfig
 from app.escape import user_text
 from app.texts_cost import parse_scale_params, parse_tokens_param, race_machine_label, time_ago
-from model.race import RaceDesk, machine_description, measure_race, race_tokens, rolling_median, summary_at
+from model.race import machine_description
 from model.rwkv import RWKV, RWKVConfig
 
 
@@ -120,130 +119,7 @@ def test_size_table_and_at_scale_numbers():
     json.dumps(n)
 
 
-# ------------------------------------------------------------------ the measured race
-
-
-@pytest.fixture(scope="module")
-def tiny_models():
-    torch.manual_seed(0)
-    r = RWKV(RWKVConfig(vocab_size=64, n_layer=2, n_embd=32)).init_official().eval()
-    g = GPT(GPTConfig(vocab_size=64, n_layer=2, n_embd=32, n_head=2, ctx_len=16)).eval()
-    return r, g
-
-
-def test_race_tokens():
-    ids = race_tokens(300, vocab_size=64)
-    assert len(ids) == 300 and all(0 <= i < 64 for i in ids)
-    assert race_tokens(10, vocab_size=64) == ids[:10]
-
-    class Tok:
-        def encode(self, text):
-            return [1, 2, 3, 999]
-    assert race_tokens(7, Tok(), vocab_size=64) == [1, 2, 3, 1, 2, 3, 1]
-
-
-def test_measure_race_structure(tiny_models):
-    r, g = tiny_models
-    threads = torch.get_num_threads()
-    res = measure_race(r, g, race_tokens(50, vocab_size=64), every=5)
-    assert torch.get_num_threads() == threads  # restored
-    assert res["tokens"] == list(range(5, 51, 5))
-    for k in ("rwkv", "gpt"):
-        for f in ("ms", "bytes", "cumulative_s", "flops"):
-            assert len(res[k][f]) == 10
-        assert all(m > 0 for m in res[k]["ms"])
-        assert res[k]["cumulative_s"] == sorted(res[k]["cumulative_s"])
-    assert set(res["rwkv"]["bytes"]) == {2 * 5 * 32 * 4}
-    assert res["gpt"]["bytes"] == [cost.kv_cache_bytes(t, 2, 2, 16, 4) for t in res["tokens"]]
-    assert res["gpt"]["flops"][-1] > res["gpt"]["flops"][0]
-    assert res["machine"]["torch_threads"] == 1
-    assert isinstance(res["machine"]["unix_time"], float)
-    json.dumps(res)  # plain data only
-
-
-def test_measure_race_past_trained_context(tiny_models):
-    r, g = tiny_models  # trained context 16; rotary positions let it go on
-    res = measure_race(r, g, race_tokens(40, vocab_size=64), every=1, warmup=0)
-    assert res["tokens"][-1] == 40 and res["gpt"]["bytes"][-1] == cost.kv_cache_bytes(40, 2, 2, 16, 4)
-    rows = summary_at(res, (20, 40), window=8)
-    assert [row["tokens"] for row in rows] == [20, 40]
-
-
-def test_measure_race_rejects_empty(tiny_models):
-    with pytest.raises(ValueError):
-        measure_race(*tiny_models, [])
-
-
-def test_rolling_median_and_machine():
-    assert rolling_median([1, 100, 1, 1, 1], 3) == [50.5, 1, 1, 1, 1]
-    m = machine_description()
-    assert m["cores"] >= 1 and m["cpu"]
-
-
-def test_measure_race_restores_threads_after_an_error(tiny_models):
-    r, g = tiny_models
-    threads = torch.get_num_threads()
-    with pytest.raises(Exception):
-        measure_race(r, g, [10_000], threads=2)  # token id outside the vocabulary: the step fails
-    assert torch.get_num_threads() == threads
-
-
-# ------------------------------------------------------------------ one race at a time
-
-
-def test_race_desk_throttles_fresh_runs_per_length():
-    clock = [0.0]
-    desk = RaceDesk(min_gap_s=30, clock=lambda: clock[0])
-    assert desk.latest(256) == 0 and desk.request_fresh(256) == (1, None)  # nothing ran yet: fresh
-    clock[0] = 10.0
-    assert desk.request_fresh(256) == (1, 10.0)  # too soon: keep showing run 1
-    assert desk.request_fresh(512) == (1, None)  # another length has its own clock
-    clock[0] = 40.0
-    assert desk.request_fresh(256) == (2, None) and desk.latest(256) == 2
-    desk.started(256)  # the race itself starts (e.g. after waiting for the lock)
-    clock[0] = 50.0
-    assert desk.request_fresh(256) == (2, 10.0)
-
-
-def test_race_desk_one_fresh_run_for_many_simultaneous_presses():
-    import threading
-
-    desk = RaceDesk(min_gap_s=30)
-    results, barrier = [], threading.Barrier(16)
-
-    def press():
-        barrier.wait()
-        results.append(desk.request_fresh(2048))
-
-    threads = [threading.Thread(target=press) for _ in range(16)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sum(1 for _, since in results if since is None) == 1
-    assert {run for run, _ in results} == {1}
-
-
-def test_race_desk_lock_serialises_races():
-    import threading
-    import time
-
-    desk = RaceDesk()
-    inside, overlaps = [0], [0]
-
-    def race():
-        with desk.lock:
-            inside[0] += 1
-            overlaps[0] = max(overlaps[0], inside[0])
-            time.sleep(0.01)
-            inside[0] -= 1
-
-    threads = [threading.Thread(target=race) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert overlaps[0] == 1 and not desk.busy()
+# ------------------------------------------------------------------ the cost race's words (the race: tests/test_race.py)
 
 
 def test_race_labels_say_when():
@@ -252,6 +128,10 @@ def test_race_labels_say_when():
     assert race_machine_label({k: v for k, v in m.items() if k != "unix_time"}).startswith("Measured on this")
     assert time_ago(3) == "just now" and time_ago(1) == "just now" and time_ago(61) == "1 minute ago"
     assert time_ago(12) == "12 seconds ago" and time_ago(2 * 86400) == "2 days ago"
+    # the CPU name is read back from a file: escaped like visitor text
+    assert "\\[x\\]\\(http" in race_machine_label({**m, "cpu": "[x](http://e.vil)"})
+    d = machine_description()
+    assert d["cores"] >= 1 and d["cpu"]
 
 
 # ------------------------------------------------------------------ visitor text in Markdown (app/escape.py)
@@ -291,7 +171,61 @@ def test_user_text_controls_and_length():
 
 def test_link_parsers_use_user_text():
     n, msg = parse_tokens_param("![t](http://e.vil/p.png)")
-    assert n == 2048 and "](" not in msg and "!\\[" in msg
+    assert n == 8192 and "](" not in msg and "!\\[" in msg
     *_, msgs = parse_scale_params("<img src=x>", "[x](http://e.vil)", "**on**")
     assert len(msgs) == 3 and all("](" not in m and "**" not in m for m in msgs)
     assert "\\<img" in msgs[0] and "\\*\\*on\\*\\*" in msgs[2]
+
+
+# ------------------------------------------------------------------ what the cost pages say (issue #7, items 3 and 9)
+
+
+def test_race_words_claim_growth_only_when_measured():
+    from app import texts_cost as tx
+    from model import race
+    from tests.test_race import synthetic_race
+
+    clear = race.race_rows(synthetic_race([1, 8192], lambda n: 2.0, lambda n: 2.0 + n / 1000, spread=0.2))
+    v = race.growth_verdict(clear)
+    assert tx.race_verdict(v).startswith("The transformer's time climbs: token 8,192 took 10.19 ms, 5.1×")
+    assert "RWKV's line stays level; the transformer's climbs" in tx.race_ms_caption(v, 5)
+
+    noisy = race.race_rows(synthetic_race([256, 1024, 2048], lambda n: 2.0,
+                                          lambda n: {256: 8.79, 1024: 5.64, 2048: 8.46}[n], spread=2.0))
+    v = race.growth_verdict(noisy)
+    said = tx.race_verdict(v)
+    assert said.startswith("This time the race cannot show the transformer's time growing. At token 2,048")
+    assert "climbs" not in said and "climbs" not in tx.race_ms_caption(v, 5)
+    assert "too spread out to show it" in tx.race_ms_caption(v, 5)
+
+    one = race.growth_verdict(race.race_rows(synthetic_race([64], lambda n: 1.0, lambda n: 1.0)))
+    assert "Only one length was timed" in tx.race_verdict(one)
+
+
+def test_race_table_is_the_chart_rows():
+    from app import texts_cost as tx
+    from model import race
+    from tests.test_race import synthetic_race
+
+    rows = race.race_rows(synthetic_race([1, 64, 256], lambda n: 2.0, lambda n: 2.0 + n / 100, spread=0.1))
+    table = tx.race_table(rows)
+    assert [t["token"] for t in table] == [1, 64, 256]
+    assert [t["transformer ms"] for t in table] == [round(r["gpt_ms"], 2) for r in rows]
+    assert table[2]["transformer middle half"] == f"{rows[2]['gpt_p25']:.2f}–{rows[2]['gpt_p75']:.2f}"
+    assert "the [[median]] of the 5 tries" in tx.race_table_caption(5, {"cpu": "Test CPU", "cores": 2, "date": "d"})
+    assert "Measured on Test CPU, 2 cores" in tx.race_table_caption(5, {"cpu": "Test CPU", "cores": 2, "date": "d"})
+
+
+def test_at_scale_leads_with_the_gqa_transformer():
+    from app import texts_cost as tx
+
+    fits = tx.gpu_fits(cost.MODEL_SIZES["7B"], 32768)
+    assert (fits["rwkv"], fits["transformer_gqa"], fits["transformer"]) == (24_877, 15, 3)
+    said = tx.gpu_fits_sentence(fits)
+    assert said.index("15 with a transformer that uses [[GQA]]") < said.index("3 with one that does not")
+    assert "not even one with one that does not" in tx.gpu_fits_sentence(tx.gpu_fits(cost.MODEL_SIZES["7B"], 1_048_576))
+    assert len(tx.GQA_TOGGLE) <= 10  # "Transformer with GQA" was cut to "Transformer wit…" at 1280 px
+    n = cost.at_scale_numbers(cost.MODEL_SIZES["7B"], 32768, False)
+    sentences = tx.scale_sentences(n, fits)
+    assert not any("conversations with RWKV" in s for s in sentences)  # the GPU count is said once, with both
+    assert "without [[GQA]]" in sentences[0]

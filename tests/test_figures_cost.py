@@ -1,5 +1,6 @@
 """Figure builders on fixed inputs (no model needed)."""
 import plotly.graph_objects as go
+import pytest
 
 from app import figures_cost as fc
 from app.theme import GPT_COLOR, RWKV_COLOR
@@ -22,20 +23,21 @@ def test_race_memory_figure():
     assert fig.layout.font.size >= 15
 
 
-def test_ms_per_token_raw_and_labelled_median():
-    toks = list(range(1, 11))
-    r = [1.0] * 10
-    g = [2.0, 2.0, 50.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0]
-    fig = fc.ms_per_token_figure(toks, r, g, median_window=3)
-    names = [t.name for t in fig.data]
-    assert "RWKV: each token (raw)" in names and "Transformer: each token (raw)" in names
-    assert any("rolling median of 3" in n for n in names)
-    raw = [t for t in fig.data if t.name == "Transformer: each token (raw)"][0]
-    assert list(raw.y) == g  # raw, not smoothed
-    med = [t for t in fig.data if t.name.startswith("Transformer: rolling")][0]
-    assert max(med.y) == 2.0
-    fig2 = fc.ms_per_token_figure(toks, r, g, median_window=None)
-    assert len(fig2.data) == 2
+def test_ms_per_token_median_with_middle_half():
+    from model.race import race_rows
+    from tests.test_race import synthetic_race
+
+    rows = race_rows(synthetic_race([1, 64, 256], lambda n: 1.0, lambda n: 1.0 + n / 64, repeats=5, spread=0.1))
+    fig = fc.ms_per_token_figure(rows)
+    assert [t.name for t in fig.data] == ["RWKV: median of 5 tries", "Transformer: median of 5 tries"]
+    rwkv, gpt = fig.data
+    assert list(gpt.x) == [1, 64, 256] and list(gpt.y) == [r["gpt_ms"] for r in rows]
+    assert list(gpt.error_y.array) == pytest.approx([r["gpt_p75"] - r["gpt_ms"] for r in rows])
+    assert list(gpt.error_y.arrayminus) == pytest.approx([r["gpt_ms"] - r["gpt_p25"] for r in rows])
+    assert gpt.customdata[2] == f"{rows[2]['gpt_p25']:.2f}–{rows[2]['gpt_p75']:.2f} ms"
+    assert rwkv.line.color == RWKV_COLOR and gpt.line.color == GPT_COLOR
+    assert fig.layout.yaxis.range[0] == 0 and fig.layout.yaxis.range[1] >= max(r["gpt_p75"] for r in rows)
+    assert "measured" in _title(fig)
 
 
 def test_cumulative_and_marker():

@@ -73,7 +73,8 @@ def free_port() -> int:
 
 def server_env() -> dict:
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV",
-                                                        "PYTHONPATH", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+                                                        "PYTHONPATH", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                                                        "RWKV_EXPLAINER_DATA")}
     env.setdefault("PATH", os.defpath)
     env["STREAMLIT_BROWSER_GATHER_USAGE_STATS"] = "false"
     env["PYTHONUNBUFFERED"] = "1"

@@ -1,13 +1,13 @@
-"""Every term a non-builder meets, in one or two plain sentences; the same text is the hover help.
+"""Every term a non-builder meets, in one or two plain sentences; the same text is the definition shown on hover, tap or Tab.
 
 Write page texts in Markdown with `[[term]]` (or `[[shown words|term]]`) where a glossary term
-appears; `render_markdown` turns them into hover definitions.
+appears; `with_tooltips` turns them into definitions.
 
 Example:
     >>> "state" in TERMS
     True
     >>> html = with_tooltips("RWKV keeps a [[state]].")
-    >>> 'title="' in html
+    >>> 'aria-description="' in html
     True
 """
 from __future__ import annotations

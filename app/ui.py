@@ -27,7 +27,8 @@ abbr.gloss:hover::after, abbr.gloss:focus::after {
   width: max-content; max-width: min(24rem, 80vw); box-sizing: border-box;
   border-top: 6px solid transparent; background-clip: padding-box;  /* the pointer can move onto the box */
   padding: 0.5rem 0.75rem; border-radius: 8px; background-color: #262730; color: #ffffff;  /* 15:1 */
-  box-shadow: 0 2px 10px rgba(0, 0, 0, 0.3); font-size: 0.95rem; font-weight: 400; font-style: normal;  /* 20 px presenting */
+  box-shadow: 0 2px 10px rgba(0, 0, 0, 0.3); font-size: 0.95rem;  /* 20 px in presenter mode */
+  font-weight: 400; font-style: normal;
   line-height: 1.45; letter-spacing: normal; text-align: left; text-transform: none; white-space: normal;
 }
 /* Where CSS anchor positioning exists (Chromium 125+, Safari 26+), the box sits under the word and flips

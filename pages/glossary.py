@@ -35,12 +35,12 @@ for term in shown:
 with for_builders("For builders: where these definitions live and how to add a term", "app/glossary.py: TERMS"):
     # our own text; it shows the marker syntax inside code spans, so it is not run through the tooltips
     st.markdown(
-        "This page and the dotted-underline hover help on every page read the same dictionary, `TERMS` in "
+        "This page and the dotted-underline definitions (hover, tap or Tab) on every page read the same dictionary, `TERMS` in "
         "`app/glossary.py`: change a definition there and both change.\n\n"
         "To use a term in a page's text, write it between double square brackets, for example `[[state]]`, "
         "or `[[states|state]]` to show other words for the same entry (a plural 's' is also accepted). "
         "Text passed to `app.ui.text` or `app.ui.caption`, or through `app.glossary.with_tooltips`, turns "
-        "each marker into a hover definition and escapes any other HTML.\n\n"
+        "each marker into a definition that shows on hover, tap or keyboard focus and escapes any other HTML.\n\n"
         "To add a term, add one plain sentence or two to `TERMS`. The unit test "
         "`tests/test_app_units.py::test_glossary_covers_terms_used_in_pages` scans `pages/` and `app/` for "
         "markers and fails on any term that `TERMS` does not define."

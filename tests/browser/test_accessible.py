@@ -54,7 +54,7 @@ def test_each_step_is_announced_in_words(app_server, browser):
         assert frame.evaluate("document.title")  # the frame's own page has a title
         assert page.locator("iframe").first.get_attribute("title") != "st.iframe"
         for fig in frame.locator('[data-testid="stepper-figure"]').all():
-            assert fig.get_attribute("role") == "img" and fig.get_attribute("aria-label")
+            assert fig.get_attribute("role") == "figure" and fig.get_attribute("aria-label")
     finally:
         page.context.close()
 

@@ -1,7 +1,7 @@
 """Room mode: several app processes behind one nginx, started with one command, for a workshop.
 
     python -m app.room_mode --processes 2 --host 0.0.0.0 --port 8080   # then share http://<this machine>:8080
-    python -m app.room_mode --processes 2 -- --runner.postScriptGC false  # options after -- go to every app process
+    python -m app.room_mode --processes 2 -- --server.maxUploadSize 10  # options after -- go to every app process
 
 One Streamlit process uses about one core (Python's GIL), so a room on a 2-core laptop runs 2. This is
 a thin launcher of existing tools, nothing more: N x `python -m app.serve` on loopback ports

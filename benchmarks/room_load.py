@@ -4,7 +4,7 @@ Run from the repo root:
 
     python -m benchmarks.room_load --sessions 20                       # one `python -m app.serve`
     python -m benchmarks.room_load --sessions 60 --prompts distinct --processes 2 --kill-after 20
-    python -m benchmarks.room_load --sessions 20 --soak-minutes 10 --server-args "--runner.postScriptGC false"
+    python -m benchmarks.room_load --sessions 20 --soak-minutes 10 --server-args "--runner.postScriptGC true"  # Streamlit's default, to compare
 
 Each participant is a `benchmarks.st_client.StreamlitSession` (Streamlit's own websocket messages, as
 Chromium sends them; no browser). Starting spread over `--ramp` seconds, each one

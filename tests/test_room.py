@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import time
 import urllib.parse
 from pathlib import Path
@@ -57,9 +58,27 @@ def view(result):
     return views[0].text, views[0].start
 
 
+class ThreadLoop:
+    """An event loop on a thread of its own: the browser tests' Playwright keeps a loop running on the main
+    thread for the whole pytest session, and asyncio refuses to run a second one there."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="room-test-loop", daemon=True)
+        self.thread.start()
+
+    def run_until_complete(self, coro):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()
+
+
 @pytest.fixture(scope="module")
 def loop():
-    lp = asyncio.new_event_loop()
+    lp = ThreadLoop()
     yield lp
     lp.close()
 

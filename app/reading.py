@@ -41,8 +41,10 @@ def _on_sample_change() -> None:
         st.session_state["prompt_box"] = SAMPLE_PROMPTS[name]
 
 
-def prompt_box(page_key: str) -> ReadingContext | None:
-    view = parse_view(st.query_params.to_dict())
+def prompt_box(page_key: str, extra_tokens: int = 0) -> ReadingContext | None:
+    """`extra_tokens`: tokens the page will add after the text (what the model writes), so a link's step
+    into them is kept."""
+    view = parse_view({key: st.query_params.get_all(key) for key in st.query_params})
     for note in view.notes:
         st.info(note, icon="🔗")
     # The box is a new widget on every reading page: a value left by another page's box would be
@@ -77,7 +79,7 @@ def prompt_box(page_key: str) -> ReadingContext | None:
     if prepared.truncated_from:
         st.warning(f"Your text has {prepared.truncated_from:,} tokens; this page reads the first {MAX_TOKENS}. "
                    "The rest is cut off: the chips stop at token 512.", icon="✂️")
-    start, step_notes = clamp_step(view.step, len(prepared.ids))
+    start, step_notes = clamp_step(view.step, min(len(prepared.ids) + max(0, extra_tokens), MAX_TOKENS))
     for note in step_notes:
         st.info(note, icon="🔗")
     return ReadingContext(text=text, ids=tuple(prepared.ids), start_step=start, notes=notes, link_step=view.step)
@@ -98,13 +100,13 @@ def _sync_url(text: str) -> bool:
     return True
 
 
-def reading_context(page_key: str) -> ReadingContext:
+def reading_context(page_key: str, extra_tokens: int = 0) -> ReadingContext:
     """What every reading page starts with: the models (or a plain message), then the prompt box.
 
     Stops the page (after showing a hint) when there is nothing to read.
     """
     loaders.require_models()
-    ctx = prompt_box(page_key)
+    ctx = prompt_box(page_key, extra_tokens)
     if ctx is None:
         st.stop()
     return ctx

@@ -67,16 +67,29 @@ def parse_present(raw) -> tuple[bool, list[str]]:
                    "mode is off."]
 
 
+def _whole(text: str) -> int | None:
+    """`int(text)`, or ±10¹⁵ for a whole number too long for `int()` (thousands of digits), or None."""
+    try:
+        return int(text)
+    except ValueError:
+        if _WHOLE.fullmatch(text):
+            return -_SHORT if text.startswith("-") else _SHORT
+        return None
+
+
+def _given(raw) -> bool:
+    """A query parameter (a value or the list of a repeated key's values) with something in it."""
+    values = raw if isinstance(raw, (list, tuple)) else [raw]
+    return any(v is not None and str(v).strip() for v in values)
+
+
 def parse_step(raw) -> tuple[int | None, list[str]]:
     if raw is None or raw == "":
         return None, []
     text = str(raw).strip()
-    try:
-        step = int(text)
-    except ValueError:
-        if not _WHOLE.fullmatch(text):
-            return None, [f'The link\'s step "{user_text(raw)}" is not a whole number, so the view starts at the first token.']
-        step = -_SHORT if text.startswith("-") else _SHORT  # thousands of digits: int() refuses them
+    step = _whole(text)
+    if step is None:
+        return None, [f'The link\'s step "{user_text(raw)}" is not a whole number, so the view starts at the first token.']
     if step < 1:
         shown = step if step > -_SHORT else f'"{user_text(text, limit=20)}"'
         return None, [f"The link's step {shown} is before the first token, so the view starts at the first token."]
@@ -154,10 +167,13 @@ class WriteRequest:
 def _bounded(key: str, raw, kind, lo, hi, default) -> tuple:
     if raw is None or str(raw).strip() == "":
         return default, []
+    text = str(raw).strip()
     try:
-        value = kind(str(raw).strip())
+        value = kind(text)
     except ValueError:
-        return default, [f'The link\'s {key} "{user_text(raw, limit=20)}" is not a number, so it is {default}.']
+        value = _whole(text) if kind is int else None  # thousands of digits: out of range, not "not a number"
+        if value is None:
+            return default, [f'The link\'s {key} "{user_text(raw, limit=20)}" is not a number, so it is {default}.']
     if value != value or value < lo or value > hi:  # NaN, or out of range
         shown = user_text(raw, limit=20)
         value = default if value != value else min(max(value, lo), hi)
@@ -174,15 +190,20 @@ def parse_write(params: dict) -> tuple[WriteRequest | None, list[str]]:
     (None, [])
     >>> parse_write({"write": "lots"})[1]
     ['The link\\'s write "lots" is not a whole number, so the model does not write.']
+    >>> parse_write({"seed": "3"})[1]
+    ['The link gives seed but not write (how many tokens to write), so the model does not write.']
     """
     notes = []
     raw_tokens, twice = last_value("write", params.get("write"))
     notes += twice
     if raw_tokens is None or str(raw_tokens).strip() == "":
+        unused = [key for key in ("temperature", "seed") if _given(params.get(key))]
+        if unused:  # not dropped silently: they only mean something with `write`
+            notes.append(f"The link gives {' and '.join(unused)} but not write (how many tokens to write), so "
+                         "the model does not write.")
         return None, notes
-    try:
-        tokens = int(str(raw_tokens).strip())
-    except ValueError:
+    tokens = _whole(str(raw_tokens).strip())
+    if tokens is None:
         return None, notes + [f'The link\'s write "{user_text(raw_tokens, limit=20)}" is not a whole number, so the '
                               "model does not write."]
     lo, hi = WRITE_TOKENS

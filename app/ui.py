@@ -13,6 +13,7 @@ import contextlib
 import streamlit as st
 
 from .glossary import with_tooltips
+from .state import PRESENT_ON, parse_present
 
 _CSS = """
 <style>
@@ -109,12 +110,14 @@ html { font-size: 21px; }
 .block-container { max-width: 1500px; }
 </style>
 """
-PRESENT_VALUES = ("1", "on", "true", "yes")
+PRESENT_VALUES = PRESENT_ON
 
 
 def presenter_toggle() -> bool:
     """Sidebar switch for projector-sized text; `?present=1` in a link turns it on, and the URL follows it."""
-    from_link = str(st.query_params.get("present", "")).lower() in PRESENT_VALUES
+    from_link, notes = parse_present(st.query_params.get("present"))
+    for note in notes:
+        st.info(note, icon="🔗")
     # No widget key: widget state is dropped on a page switch, this plain session value is not.
     current = from_link or st.session_state.get("_presenter_on", False)
     on = st.sidebar.toggle("Presenter mode: bigger text", value=current,
@@ -131,7 +134,7 @@ def presenter_toggle() -> bool:
 
 def initial_sidebar_state() -> str:
     """A presenter's link (?present=1) opens with the sidebar folded away: the projector shows the page."""
-    return "collapsed" if str(st.query_params.get("present", "")).lower() in PRESENT_VALUES else "auto"
+    return "collapsed" if parse_present(st.query_params.get("present"))[0] else "auto"
 
 
 def presenter_on() -> bool:

@@ -14,9 +14,10 @@ ui.page_header(
     "**Play** (or the arrow keys) to step through.",
 )
 
-ctx = reading_context("read")
-
 request, write_notes = parse_write({key: st.query_params.get_all(key) for key in WRITE_PARAMS})
+ctx = reading_context("read", extra_tokens=request.tokens if request else 0)  # a link may step into written text
+if request is not None and "write" not in st.query_params:  # the text was just edited: what was written goes
+    request, write_notes = None, []
 for note in write_notes:
     st.info(note, icon="🔗")
 # A switch, not an expander: its controls cost the page nothing until someone wants them.

@@ -47,6 +47,8 @@ def prompt_box(page_key: str, extra_tokens: int = 0) -> ReadingContext | None:
     view = parse_view({key: st.query_params.get_all(key) for key in st.query_params})
     for note in view.notes:
         st.info(note, icon="🔗")
+    if view.step is None and st.query_params.get("step"):  # a step the page could not use leaves the link
+        del st.query_params["step"]
     # The box is a new widget on every reading page: a value left by another page's box would be
     # dropped (the box would open empty), so each page seeds it from the link or the reader's text.
     arrived = st.session_state.get(SESSION_PAGE) != page_key

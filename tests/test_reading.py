@@ -64,3 +64,11 @@ def test_editing_the_text_on_a_page_restarts_at_the_first_token():
     at.text_area(key="prompt_box").input("Sue saw a big dog.").run()
     assert stepper_specs(at)[0]["start"] == 0
     assert "step" not in at.query_params
+
+
+def test_a_step_the_page_cannot_use_leaves_the_link_with_a_note():
+    at = session(READING_PAGES[0], {"step": "nan"})
+    assert no_exceptions(at)
+    assert any("not a whole number" in i.value for i in at.info)
+    assert "step" not in at.query_params
+    assert stepper_specs(at)[0]["start"] == 0

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 
 from .assets import PLOTLY_JS_URL
 
-CONTROLS_HEIGHT = 200
 
 
 @dataclass
@@ -104,24 +103,20 @@ def build_spec(figures: list, labels: list[str], *, kinds: list[str] | None = No
 
 @dataclass(frozen=True)
 class PreparedStepper:
-    """A stepper ready to draw: its escaped JSON and its height. Cheap to cache and to show again."""
+    """A stepper ready to draw: its escaped JSON (the frame sizes itself to it). Cheap to cache and show again."""
 
     json: str
-    height: int
     n_steps: int
-    n_figures: int = 1
 
 
 def prepare(figures: list, labels: list[str], *, kinds=None, notes=None, summaries=None, url_param: str | None = "step",
-            play_ms: int = 700, chip_rows: int = 3) -> PreparedStepper:
+            play_ms: int = 700) -> PreparedStepper:
     """`summaries`: one plain sentence per step for screen readers (default: the token and its number)."""
     spec = build_spec(figures, labels, kinds=kinds, notes=notes, summaries=summaries, url_param=url_param,
                       play_ms=play_ms)
-    height = CONTROLS_HEIGHT + 32 * chip_rows + sum(h + 12 for h in spec.heights)
-    return PreparedStepper(json=spec.to_json(), height=height, n_steps=len(labels), n_figures=len(spec.figures))
+    return PreparedStepper(json=spec.to_json(), n_steps=len(labels))
 
 
-PRESENTER_EXTRA_HEIGHT = 90  # bigger buttons, chips and note in presenter mode
 PRESENTER_EXTRA_FIGURE_HEIGHT = 40  # room for 20 px axis titles under each chart (projectorSizes)
 
 
@@ -149,10 +144,9 @@ def show(prepared: PreparedStepper, start: int = 0, name: str = "Step-through: t
 
 
 def stepper(figures: list, labels: list[str], *, kinds=None, notes=None, start: int = 0,
-            url_param: str | None = "step", play_ms: int = 700, chip_rows: int = 3) -> None:
+            url_param: str | None = "step", play_ms: int = 700) -> None:
     """Build and draw a stepper in one go (for small, cheap figures; cache `prepare` for big ones)."""
-    show(prepare(figures, labels, kinds=kinds, notes=notes, url_param=url_param, play_ms=play_ms,
-                 chip_rows=chip_rows), start)
+    show(prepare(figures, labels, kinds=kinds, notes=notes, url_param=url_param, play_ms=play_ms), start)
 
 
 _TEMPLATE = r"""<!doctype html>

@@ -57,7 +57,7 @@ def fading_echo(ids: tuple[int, ...], layer: int, ablation: str) -> PreparedStep
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def teaser(words: tuple[str, ...]) -> PreparedStepper:
-    return prepare([figures.teaser_figure(list(words))], list(words), url_param=None, play_ms=600, chip_rows=1)
+    return prepare([figures.teaser_figure(list(words))], list(words), url_param=None, play_ms=600)
 
 
 # Static charts (drawn with st.plotly_chart): built once and shared; only Streamlit's own JSON encoding

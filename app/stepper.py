@@ -117,14 +117,27 @@ def prepare(figures: list, labels: list[str], *, kinds=None, notes=None, summari
     return PreparedStepper(json=spec.to_json(), n_steps=len(labels))
 
 
+def prepare_still(figures: list, columns: int = 1) -> PreparedStepper:
+    """Charts with no steps (a setting of the model, a cost curve): drawn by the same page as the step-through,
+    so they get its phone and projector sizes and its PNG / SVG download buttons, without the step controls.
+
+    >>> prepare_still([{"data": [], "layout": {"title": {"text": "Half-lives"}}}]).n_steps
+    0
+    """
+    spec = build_spec(figures, [], url_param=None)
+    spec.extra = {"columns": columns}  # side by side where the frame is wide enough, stacked on a phone
+    return PreparedStepper(json=spec.to_json(), n_steps=0)
+
+
 PRESENTER_EXTRA_FIGURE_HEIGHT = 40  # room for 20 px axis titles under each chart (projectorSizes)
 
 
 def stepper_html(prepared: PreparedStepper, start: int = 0, plotly_src: str = PLOTLY_JS_URL, present: bool = False) -> str:
     """The iframe's page. `present`: projector sizes (every text at least 20 px, charts included)."""
     start = max(0, min(int(start), prepared.n_steps - 1)) if prepared.n_steps else 0
+    body_class = " ".join(c for c, on in (("present", present), ("still", not prepared.n_steps)) if on)
     return (_TEMPLATE.replace("__PLOTLY_SRC__", plotly_src).replace("__START__", str(start))
-            .replace("__BODY_CLASS__", "present" if present else "")
+            .replace("__BODY_CLASS__", body_class)
             .replace("__PRESENT__", "true" if present else "false")
             .replace("__EXTRA_FIG__", str(PRESENTER_EXTRA_FIGURE_HEIGHT))
             .replace("__DATA__", prepared.json))
@@ -141,6 +154,11 @@ def show(prepared: PreparedStepper, start: int = 0, name: str = "Step-through: t
     # height="content": Streamlit sizes the frame to what it holds (chips wrap more on a phone, charts grow in
     # presenter mode), so there is no blank gap under it and nothing is cut.
     st.iframe(stepper_html(prepared, start, present=present), alt=name, height="content")
+
+
+def show_still(prepared: PreparedStepper, name: str = "Chart") -> None:
+    """Draw charts from `prepare_still` (one element, whatever the number of charts)."""
+    show(prepared, 0, name=name)
 
 
 def stepper(figures: list, labels: list[str], *, kinds=None, notes=None, start: int = 0,
@@ -169,7 +187,13 @@ _TEMPLATE = r"""<!doctype html>
   .sr-only { position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
   #note { font-size: 16px; min-height: 1.4em; margin: 4px 0 6px 0; }
   .fig { width: 100%; }
+  .cell { min-width: 0; }
+  @media (min-width: 700px) { #figs.cols2 { display: grid; grid-template-columns: 1fr 1fr; column-gap: 16px; } }
   #error { color: #D55E00; font-weight: 600; }
+  body.still #controls, body.still #chips, body.still #note { display: none; }
+  .dl { display: flex; gap: 6px; justify-content: flex-end; margin: 0 0 6px 0; }
+  .dl button { font-size: 14px; padding: 3px 10px; }
+  body.present .dl { display: none; }  /* the projector shows the chart, not the tools */
   body.present button, body.present #position { font-size: 24px; }
   body.present .chip { font-size: 22px; padding: 3px 8px; }
   body.present #chips { max-height: 140px; }
@@ -215,6 +239,7 @@ _TEMPLATE = r"""<!doctype html>
     return c;
   });
   const divs = [];
+  if ((spec.extra || {}).columns === 2) figsEl.classList.add("cols2");
   if (typeof Plotly === "undefined") {
     document.getElementById("error").textContent = "The charts could not load (static/plotly-cartesian.min.js missing or static serving off). Reload the page.";
   } else {
@@ -226,7 +251,11 @@ _TEMPLATE = r"""<!doctype html>
       const title = (fig.layout.title && fig.layout.title.text) ||
         (fig.layout.annotations || []).map(function (a) { return a.text; }).join(" and ") || "chart";
       d.setAttribute("aria-label", title + " (the step's summary is read out as you step)");
-      figsEl.appendChild(d);
+      const cell = document.createElement("div");
+      cell.className = "cell";
+      cell.appendChild(d);
+      cell.appendChild(downloadRow(d, title));
+      figsEl.appendChild(cell);
       const layout = Object.assign({}, fig.layout, {autosize: true, height: spec.heights[j]});
       fitAxes(layout);
       if (PRESENT) projectorSizes(layout, j);
@@ -238,6 +267,26 @@ _TEMPLATE = r"""<!doctype html>
       d.__still = !(fig.frames || []).length;
       divs.push(d);
     });
+  }
+  function slug(text) {
+    return String(text).replace(/<[^>]*>/g, " ").toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 60) || "chart";
+  }
+  function downloadRow(d, title) {  // every chart saves as PNG or SVG, as it is now (at the current step)
+    const row = document.createElement("div");
+    row.className = "dl"; row.setAttribute("role", "group"); row.setAttribute("aria-label", "Save this chart");
+    ["png", "svg"].forEach(function (format) {
+      const b = document.createElement("button");
+      b.type = "button"; b.textContent = "⬇ " + format.toUpperCase();
+      b.dataset.testid = "chart-download-" + format; b.setAttribute("data-testid", "chart-download-" + format);
+      b.setAttribute("aria-label", "Save the chart " + String(title).replace(/<[^>]*>/g, " ") + " as " + format.toUpperCase());
+      b.addEventListener("click", function () {
+        const name = "rwkv-explainer-" + slug(title) + (n ? "-token-" + (step + 1) : "");
+        const w = Math.max(d.offsetWidth || 0, 800), h = d.offsetHeight || 400;
+        Plotly.downloadImage(d, {format: format, filename: name, width: w, height: h, scale: format === "png" ? 2 : 1});
+      });
+      row.appendChild(b);
+    });
+    return row;
   }
   function axisKeys(layout) {
     return Object.keys(layout).filter(function (k) { return /^[xy]axis[0-9]*$/.test(k); });
@@ -351,7 +400,8 @@ _TEMPLATE = r"""<!doctype html>
   function onPageKey(e) { onKey(e, true); }
   function detach() { try { window.parent.document.removeEventListener("keydown", onPageKey); } catch (e) {} }
   document.addEventListener("keydown", function (e) { onKey(e, false); });
-  try {  // presenter clickers send arrow / page keys to the page, not to this frame
+  try {  // presenter clickers send arrow / page keys to the page, not to this frame (charts without steps leave them be)
+    if (n === 0) throw new Error("no steps");
     const p = window.parent;
     if (p.__rwkvStepperKeys) p.document.removeEventListener("keydown", p.__rwkvStepperKeys);
     p.__rwkvStepperKeys = onPageKey;
@@ -359,7 +409,7 @@ _TEMPLATE = r"""<!doctype html>
   } catch (e) {}
   window.stepperGo = go;
   go(step, true);
-  if (PRESENT) {  // a presenter's link opens on the step-through: buttons, chips and the first chart on screen
+  if (PRESENT && n > 0) {  // a presenter's link opens on the step-through: buttons, chips and the first chart on screen
     setTimeout(function () {
       try {
         window.frameElement.style.scrollMarginTop = "84px";  // below Streamlit's header bar

@@ -54,9 +54,6 @@ abbr.gloss:hover::after, abbr.gloss:focus::after {
 </style>
 """
 
-PLOTLY_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}, "responsive": True}
-
-
 def inject_css() -> None:
     """Project CSS (static, no user content)."""
     st.markdown(_CSS, unsafe_allow_html=True)
@@ -67,9 +64,15 @@ def text(markdown: str) -> None:
     st.markdown(with_tooltips(markdown), unsafe_allow_html=True)
 
 
-def chart(fig, what_you_see: str, key: str | None = None) -> None:
-    """A Plotly chart with its one-sentence "what you see" caption underneath."""
-    st.plotly_chart(fig, width="stretch", config=PLOTLY_CONFIG, key=key)
+def chart(fig, what_you_see: str, key: str | None = None, name: str = "Chart") -> None:
+    """A chart with its one-sentence "what you see" caption underneath. `fig`: a Plotly figure (dict or
+    `go.Figure`), or charts already prepared with `stepper.prepare_still` (cache those). Drawn by the
+    step-through's page: phone and projector sizes, PNG / SVG download buttons. `key` is kept for callers;
+    the frame needs none."""
+    from . import stepper
+
+    prepared = fig if isinstance(fig, stepper.PreparedStepper) else stepper.prepare_still([fig])
+    stepper.show_still(prepared, name=name)
     caption(what_you_see)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import streamlit as st
 
 from . import figures, loaders
-from .stepper import PreparedStepper, prepare
+from .stepper import PreparedStepper, prepare, prepare_still
 from .steps import cost_notes, fading_notes, kv_cache_bytes_after_each, read_along_summaries, token_shift_notes
 
 
@@ -60,19 +60,21 @@ def teaser(words: tuple[str, ...]) -> PreparedStepper:
     return prepare([figures.teaser_figure(list(words))], list(words), url_param=None, play_ms=600)
 
 
-# Static charts (drawn with st.plotly_chart): built once and shared; only Streamlit's own JSON encoding
-# of the figure is left per page run.
+# Still charts (no steps), drawn by the step-through's page (stepper.show_still): built and encoded once per
+# input and shared, so a page run sends a cached string.
 @st.cache_resource(max_entries=1, show_spinner=False)
-def half_lives(_decay):
+def half_lives(_decay) -> PreparedStepper:
     """Every channel's half-life (a property of the model, the same for every text)."""
-    return figures.half_life_figure(_decay)
+    return prepare_still([figures.half_life_figure(_decay)])
 
 
 @st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
-def echo_maps(ids: tuple[int, ...], layer: int, ablation: str):
-    """RWKV's implicit attention and the transformer's attention as token × token heatmaps."""
+def echo_maps(ids: tuple[int, ...], layer: int, ablation: str) -> PreparedStepper:
+    """RWKV's implicit attention and the transformer's attention as token × token heatmaps, side by side."""
     pieces = loaders.rwkv_trace(ids, ablation).pieces
-    return (figures.contribution_heatmap(loaders.rwkv_implicit_attention(ids, layer, ablation), pieces,
-                                         f"RWKV layer {layer + 1}: who still counts"),
-            figures.contribution_heatmap(loaders.gpt_attention(ids, layer), pieces,
-                                         f"Transformer layer {layer + 1}: attention"))
+    return prepare_still([
+        figures.contribution_heatmap(loaders.rwkv_implicit_attention(ids, layer, ablation), pieces,
+                                     f"RWKV layer {layer + 1}: who still counts"),
+        figures.contribution_heatmap(loaders.gpt_attention(ids, layer), pieces,
+                                     f"Transformer layer {layer + 1}: attention"),
+    ], columns=2)

@@ -18,7 +18,7 @@ ctx = reading_context("fade")
 trace = loaders.rwkv_trace(ctx.ids)
 ui.chart(views.half_lives(trace.decay), "one dot per memory channel, placed at its half-life in tokens. Each row "
          "is a [[layer]]. The axis has a [[log scale]]: each grid line is ten times longer than the one before.",
-         key="half_life")
+         name="Chart: every memory channel's half-life")
 facts = memory_facts(trace.decay, trace.bonus)  # computed from the shipped model, never typed
 ui.text(fading_summary(facts))
 
@@ -40,8 +40,6 @@ elif ablation == "remove a token":
         ids = ctx.ids[:drop] + ctx.ids[drop + 1:]
         start = min(start, len(ids) - 1)
 
-rwkv_map, gpt_map = views.echo_maps(tuple(ids), layer, abl)
-
 stepper.show(views.fading_echo(tuple(ids), layer, abl), start=start)
 ui.caption("how much each earlier token counts at the token being read (orange chip). Blue is its share in what "
            "RWKV's memory returns ([[implicit attention]]). Red is its share in the same-size [[transformer]]'s "
@@ -51,22 +49,16 @@ if abl == "no-decay":
     ui.text("With fading switched off, every channel keeps everything. So early tokens keep their weight. And the "
             "model's guesses change, because it was trained to forget.")
 
-left, right = st.columns(2)
-with left:
-    ui.chart(rwkv_map,
-             "in this [[heatmap]], each row is the token being read and each column an earlier token. The brighter a "
-             "square, the more that earlier token still makes up of what the memory returns. It is computed exactly "
-             "from how the memory is updated, averaged over channels.",
-             key="rwkv_heat")
-with right:
-    ui.chart(gpt_map,
-             "the same sentence read by the same-size [[transformer]]: its real [[attention]] weights, averaged over its "
-             "[[heads|head]]. It can look back at any token it chooses while reading. RWKV cannot. It sets how strongly a "
-             "token is written into its memory only once, when it reads it (its [[key]]). " + bonus_summary(facts),
-             key="gpt_heat")
-if len(ids) > figures.HEATMAP_MAX_TOKENS:
-    st.caption(f"Long text: the heatmaps show the last {figures.HEATMAP_MAX_TOKENS} tokens.")
-
+ui.chart(views.echo_maps(tuple(ids), layer, abl),
+         "two [[heatmap]]s. In each, a row is the token being read and a column an earlier token. The brighter "
+         "a square, the more that earlier token counts there. The first map: what RWKV's memory returns, computed exactly "
+         "from how the memory is updated, averaged over channels. The second map: the same sentence read by the same-size "
+         "[[transformer]], its real [[attention]] weights averaged over its [[heads|head]]. It can look back at any "
+         "token it chooses while reading. RWKV cannot. It sets how strongly a token is written into its memory "
+         "only once, when it reads it (its [[key]]). " + bonus_summary(facts)
+         + (f" Long text: the maps show the last {figures.HEATMAP_MAX_TOKENS} tokens."
+            if len(ids) > figures.HEATMAP_MAX_TOKENS else ""),
+         name="Heatmaps: who still counts, RWKV and transformer")
 with ui.for_builders(f"For builders: decay and implicit attention (eq. {EQ['wkv']})",
                     "model/traces.py: rwkv_contributions, half_life_tokens; app/texts.py: memory_facts") as notes:
     notes.latex(r"wkv_t = \frac{\sum_{i=1}^{t-1} e^{-(t-1-i)w + k_i} v_i + e^{u + k_t} v_t}{\sum_{i=1}^{t-1} e^{-(t-1-i)w + k_i} + e^{u+k_t}} \tag{%s}" % EQ["wkv"])

@@ -21,16 +21,23 @@ def run_page(page: str, query: dict | None = None, timeout: int = 120) -> AppTes
     return at.run()
 
 
-def stepper_specs(at: AppTest) -> list[dict]:
-    """The JSON spec of every stepper on the page (decoded from the iframe's srcdoc)."""
+def stepper_specs(at: AppTest, still: bool = False) -> list[dict]:
+    """The JSON spec of every stepper on the page (decoded from the iframe's srcdoc); `still=True`: of every
+    still-chart frame instead (ui.chart: charts with no steps)."""
     specs = []
     for el in at.get("iframe"):
         match = _SPEC_RE.search(el.proto.srcdoc)
         if match:
             spec = json.loads(match.group(1))
             spec["start"] = int(_START_RE.search(el.proto.srcdoc).group(1))
-            specs.append(spec)
+            if bool(spec["labels"]) != still:
+                specs.append(spec)
     return specs
+
+
+def still_figures(at: AppTest) -> list[dict]:
+    """Every chart drawn with ui.chart, as the Plotly figure dict the browser gets, in page order."""
+    return [fig for spec in stepper_specs(at, still=True) for fig in spec["figures"]]
 
 
 def no_exceptions(at: AppTest) -> bool:

@@ -21,6 +21,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from app.glossary import TERMS  # noqa: E402
 from model import cost, race  # noqa: E402
+from tests.app_helpers import still_figures  # noqa: E402
 from tests.test_race import MACHINE, FakeRaces, synthetic_race  # noqa: E402
 
 TIMEOUT = 120
@@ -74,7 +75,7 @@ def clear_race(unix_time=100.0):
 
 
 def chart_data(at, key_index):
-    return json.loads(at.get("plotly_chart")[key_index].proto.spec)["data"]
+    return still_figures(at)[key_index]["data"]
 
 
 def test_cost_race_shows_the_stored_race_at_once_and_measures_behind_it(races):
@@ -90,7 +91,7 @@ def test_cost_race_shows_the_stored_race_at_once_and_measures_behind_it(races):
     assert at.metric[1].value == "4.05 ms per token"  # the stored race: 2.0 + 2048 / 1000
     label = next(c.value for c in at.caption if c.value.startswith("Measured"))
     assert label.startswith("Measured 2 minutes ago on this machine: Test CPU, 2 cores, 1 thread")
-    assert len(at.get("plotly_chart")) == 3
+    assert len(still_figures(at)) == 3
     progress = at.get("progress")
     assert progress and "Measuring again on this computer" in progress[0].proto.text
     assert at.select_slider(key="race_tokens").value == 2048
@@ -113,7 +114,7 @@ def test_cost_race_streams_the_first_race_on_a_new_machine(races):
     at.run()
     assert "fill in as the race goes on" in at.get("progress")[0].proto.text
     assert [m.label for m in at.metric] == ["RWKV after 1,024 tokens", "Transformer after 1,024 tokens"]
-    assert len(at.get("plotly_chart")) == 3
+    assert len(still_figures(at)) == 3
 
 
 def test_cost_race_other_length_from_a_link_is_raced_in_the_background(races):
@@ -246,7 +247,7 @@ def _metric_values(at):
 def test_at_scale_renders_and_controls_change_numbers():
     at = page("at_scale")
     assert not at.exception and not at.info
-    assert len(at.get("plotly_chart")) == 3
+    assert len(still_figures(at)) == 3
     first = _metric_values(at)
     assert first[0] == ("RWKV memory per conversation", "2.62 MB")  # 7B: 5 × 32 × 4096 × 4 bytes
     assert "computed from" in all_text(at)

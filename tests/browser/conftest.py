@@ -8,6 +8,7 @@ free loopback port; tests wait for `/_stcore/health` and then for the app's "not
 - `page`: a fresh 1280x720 context + page per test, with every dialog recorded (see `dialogs`).
 - `wait_for_app(page)`: wait until the script finished its run (no spinner, no pending rerun).
 - `stepper_frame(page)`: the first stepper iframe as a Playwright `Frame`, its first figure drawn.
+- `wait_for_still_charts(page, n)`: the charts drawn with ui.chart (still-chart frames), all drawn.
 
 Chromium missing: with CI=true the tests FAIL (so CI can never pass by silently skipping them);
 anywhere else they skip with the reason. `RWKV_E2E_ENTRY` picks another entry script (default
@@ -160,13 +161,41 @@ def wait_for_app(page, timeout_ms: int = APP_TIMEOUT_MS) -> None:
     page.wait_for_selector(APP_READY, timeout=timeout_ms)
 
 
+# JS in the page: every chart drawn by ui.chart (a still-chart frame: body.still), as Plotly's graph divs.
+# The frames are srcdoc, same origin, so the page can reach into them.
+STILL_CHART_DIVS = """Array.from(document.querySelectorAll("iframe")).flatMap(f => {
+  const d = f.contentDocument;
+  return d && d.body && d.body.classList.contains("still")
+    ? Array.from(d.querySelectorAll('[data-testid="stepper-figure"]')) : []; })"""
+STILL_CHARTS_DRAWN = "(n) => { const g = " + STILL_CHART_DIVS + "; return g.length >= n && g.every(d => d.__ready); }"
+
+
+def wait_for_still_charts(page, at_least: int, timeout_ms: int = APP_TIMEOUT_MS) -> int:
+    """Wait until at least `at_least` ui.chart charts are on the page and every one is drawn; their number."""
+    page.wait_for_function(STILL_CHARTS_DRAWN, arg=at_least, timeout=timeout_ms)
+    return page.evaluate("() => (" + STILL_CHART_DIVS + ").length")
+
+
 def stepper_frame(page, index: int = 0, timeout_ms: int = APP_TIMEOUT_MS):
-    """The index-th stepper iframe as a `Frame`, once its first figure has been drawn by Plotly."""
-    frame_loc = page.frame_locator("iframe").nth(index)
-    frame_loc.locator('[data-testid="stepper-figure"].js-plotly-plot').first.wait_for(state="attached", timeout=timeout_ms)
-    frame = page.locator("iframe").nth(index).element_handle().content_frame()
-    frame.wait_for_function("() => document.body.dataset.step !== undefined", timeout=timeout_ms)
-    return frame
+    """The index-th stepper iframe (charts with steps, not a still chart) as a `Frame`, its first figure drawn."""
+    page.wait_for_function(
+        """(i) => Array.from(document.querySelectorAll("iframe")).filter(f => f.contentDocument && f.contentDocument.body
+              && f.contentDocument.querySelector('[data-testid="stepper-figure"]')
+              && !f.contentDocument.body.classList.contains("still")).length > i""",
+        arg=index, timeout=timeout_ms)
+    iframes = page.locator("iframe")
+    seen = -1
+    for i in range(iframes.count()):
+        frame = iframes.nth(i).element_handle().content_frame()
+        if frame is None or frame.evaluate("() => document.body.classList.contains('still')"):
+            continue
+        seen += 1
+        if seen == index:
+            frame.locator('[data-testid="stepper-figure"].js-plotly-plot').first.wait_for(state="attached",
+                                                                                          timeout=timeout_ms)
+            frame.wait_for_function("() => document.body.dataset.step !== undefined", timeout=timeout_ms)
+            return frame
+    raise AssertionError(f"no stepper number {index + 1} on {page.url}")
 
 
 def dialog_calls(page) -> dict[str, list[str]]:

@@ -22,7 +22,7 @@ import pytest
 
 from app.glossary import TERMS
 
-from .conftest import PHONE, PROJECTOR, REPO, new_page, stepper_frame, wait_for_app
+from .conftest import PHONE, PROJECTOR, REPO, new_page, stepper_frame, wait_for_app, wait_for_still_charts
 
 pytestmark = pytest.mark.browser
 
@@ -77,8 +77,7 @@ def settle(page, path: str, timeout_ms: int) -> None:
     for _ in range(closed.count()):  # the list shrinks as each one opens
         closed.first.click()
     wait_for_app(page, timeout_ms)
-    page.wait_for_function("""() => Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"]'))
-        .every(c => !c.getClientRects().length || c.querySelector('.main-svg'))""", timeout=timeout_ms)
+    wait_for_still_charts(page, 0, timeout_ms)
 
 
 def axe_violations(page, axe_js: Path) -> dict:

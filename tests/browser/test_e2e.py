@@ -24,8 +24,8 @@ import warnings
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import (APP_TIMEOUT_MS, ENTRY, PHONE, PROJECTOR, REPO, StreamlitServer, dialog_calls, new_page,
-                       stepper_frame, wait_for_app)
+from .conftest import (APP_TIMEOUT_MS, ENTRY, PHONE, PROJECTOR, REPO, STILL_CHART_DIVS, StreamlitServer, dialog_calls,
+                       new_page, stepper_frame, wait_for_app, wait_for_still_charts)
 
 pytestmark = pytest.mark.browser
 
@@ -35,14 +35,14 @@ PAYLOADS = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", '"><svg
             "javascript:alert(1)"]
 PAYLOAD_TEXT = "Hi " + " ".join(PAYLOADS) + " end"
 
-# url path -> (page file, at least this many st.plotly_chart charts, at least this many steppers).
+# url path -> (page file, at least this many ui.chart charts (still-chart frames), at least this many steppers).
 # "notRunning" only says the script finished: the browser may still be loading the chart code, so
 # the tests wait for these counts before looking.
 PAGES = {
     "": ("start.py", 0, 1),
     "read-along": ("read_along.py", 0, 1),
     "token-shift": ("token_shift.py", 0, 1),  # the mixer chart is a still chart in the step-through
-    "fading-memory": ("fading_memory.py", 3, 1),
+    "fading-memory": ("fading_memory.py", 3, 1),  # half-lives, and the two heatmaps in one frame
     "cost-race": ("cost_race.py", 3, 0),
     "at-scale": ("at_scale.py", 3, 0),
     "caveats": ("caveats.py", 0, 0),
@@ -129,20 +129,16 @@ def stepper_frames(page) -> list:
 def wait_for_elements(page, path: str) -> None:
     """Wait until the page shows at least the charts and steppers PAGES expects for it."""
     _, n_charts, n_steppers = PAGES[path]
-    page.wait_for_function(
-        """([c, s]) => document.querySelectorAll('[data-testid="stPlotlyChart"]').length >= c
-                       && document.querySelectorAll('iframe').length >= s""",
-        arg=[n_charts, n_steppers], timeout=APP_TIMEOUT_MS)
+    page.wait_for_function("(s) => document.querySelectorAll('iframe').length >= s", arg=n_steppers,
+                           timeout=APP_TIMEOUT_MS)
+    wait_for_still_charts(page, n_charts)
 
 
 def drawn_page_charts(page) -> int:
-    """Number of st.plotly_chart elements, after waiting until each one is drawn by Plotly."""
-    charts = page.locator('[data-testid="stPlotlyChart"]')
-    for i in range(charts.count()):
-        charts.nth(i).scroll_into_view_if_needed()
-        charts.nth(i).locator(".js-plotly-plot").first.wait_for(state="attached", timeout=APP_TIMEOUT_MS)
+    """Number of ui.chart charts, after waiting until each one is drawn by Plotly."""
+    n = wait_for_still_charts(page, 0)
     scroll_to_top(page)
-    return charts.count()
+    return n
 
 
 def scroll_to_top(page) -> None:
@@ -304,9 +300,9 @@ def test_stepping_makes_no_server_round_trip(page, app_server):
     assert_healthy(page)
 
 
-# JS in the page: every st.plotly_chart heatmap's title and the z Plotly draws (NaN → null), as plain JSON.
+# JS in the page: every ui.chart heatmap's title and the z Plotly draws (NaN → null), as plain JSON.
 # `_fullData` holds z decoded (the figure JSON sends it as a base64 typed array).
-PAGE_HEATMAPS = """() => Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot'))
+PAGE_HEATMAPS = "() => (" + STILL_CHART_DIVS + """)
   .filter(gd => gd.data && gd.data[0] && gd.data[0].type === "heatmap")
   .map(gd => ({title: (gd.layout.title && (gd.layout.title.text || gd.layout.title)) || "",
                z: Array.from(gd._fullData[0].z, row => Array.from(row, v => (v === null || Number.isNaN(v)) ? null : v))}))"""
@@ -335,7 +331,7 @@ def assert_heatmaps_show_layer(page, layer: int) -> None:
     import numpy as np
 
     page.wait_for_function(
-        f"""() => {{ const t = Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot'))
+        "() => { const t = (" + STILL_CHART_DIVS + f""")
              .map(gd => JSON.stringify(gd.layout && gd.layout.title));
              return t.some(x => x.includes("RWKV layer {layer + 1}:")) && t.some(x => x.includes("Transformer layer {layer + 1}:")); }}""",
         timeout=APP_TIMEOUT_MS)

@@ -14,5 +14,8 @@ PAGES = [
     st.Page("pages/at_scale.py", title="At scale", icon="🏗️", url_path="at-scale"),
     st.Page("pages/caveats.py", title="Claims and caveats", icon="⚖️", url_path="caveats"),
     st.Page("pages/glossary.py", title="Glossary", icon="📚", url_path="glossary"),
+    st.Page("pages/room.py", title="Room poll", icon="🙋", url_path="room"),
+    st.Page("pages/join.py", title="Join a room", icon="📱", url_path="join"),
+    st.Page("pages/console.py", title="Presenter console", icon="🎤", url_path="console"),
 ]
 st.navigation(PAGES).run()

@@ -305,8 +305,9 @@ def contribution_heatmap(weights: np.ndarray, pieces: list[str], title: str, hei
         colorbar=dict(title="share", thickness=12, tickformat=".0%"),
         hovertemplate="reading token %{y}, earlier token %{x}: %{z:.1%}<extra></extra>"))
     fig.update_layout(**base_layout(title=title, height=height))
-    fig.update_xaxes(title="earlier token", tickvals=ticks + 1, ticktext=ticktext, tickangle=-60)
-    fig.update_yaxes(title="now reading", tickvals=ticks + 1, ticktext=ticktext, autorange="reversed")
+    # Plain lists (not a typed array): the phone layout thins these labels in the browser.
+    fig.update_xaxes(title="earlier token", tickvals=(ticks + 1).tolist(), ticktext=ticktext, tickangle=-60)
+    fig.update_yaxes(title="now reading", tickvals=(ticks + 1).tolist(), ticktext=ticktext, autorange="reversed")
     return fig
 
 

@@ -259,7 +259,12 @@ _TEMPLATE = r"""<!doctype html>
       const layout = Object.assign({}, fig.layout, {autosize: true, height: spec.heights[j]});
       fitAxes(layout);
       if (PRESENT) projectorSizes(layout, j);
-      else if (NARROW) phoneSizes(layout);
+      else if (NARROW) {
+        phoneSizes(layout);
+        fig.data.forEach(function (t) {  // long legend entries wrap instead of running past the chart's edge
+          if (t.name && String(t.name).length > 26) t.name = wrapText(t.name, 26).join("<br>");
+        });
+      }
       Plotly.newPlot(d, fig.data, layout, {displaylogo: false, responsive: true, displayModeBar: !NARROW,
         toImageButtonOptions: {format: "png", scale: 2}}).then(function () {
           return Plotly.addFrames(d, fig.frames || []);
@@ -312,8 +317,17 @@ _TEMPLATE = r"""<!doctype html>
     }
     (layout.annotations || []).forEach(function (a) { a.text = wrapText(a.text, 16).join("<br>"); a.font = {size: 13}; });
     axisKeys(layout).forEach(function (k) {
-      const t = layout[k].title;
-      if (t && t.text) layout[k] = Object.assign({}, layout[k], {title: Object.assign({}, t, {text: wrapText(t.text, 28).join("<br>")})});
+      const t = layout[k].title, vertical = k.charAt(0) === "y";
+      if (t && t.text) layout[k] = Object.assign({}, layout[k], {title: Object.assign({}, t, {text: wrapText(t.text, vertical ? 18 : 28).join("<br>")})});
+      const ax = layout[k];
+      // Token labels ("12:dog") along a narrow x axis collide when slanted: keep a few, numbers only, level.
+      if (!vertical && Array.isArray(ax.ticktext) && Array.isArray(ax.tickvals) && ax.ticktext.length > 6) {
+        const every = Math.ceil(ax.ticktext.length / 6), vals = [], texts = [];
+        ax.tickvals.forEach(function (v, i) {
+          if (i % every === 0) { vals.push(v); texts.push(String(ax.ticktext[i]).split(":")[0]); }
+        });
+        layout[k] = Object.assign({}, ax, {tickvals: vals, ticktext: texts, tickangle: 0});
+      }
     });
     if (layout.showlegend !== false && layout.legend) {  // at the very bottom, under the axis title
       layout.legend = {orientation: "h", x: 0, xanchor: "left", yref: "container", y: 0, yanchor: "bottom"};

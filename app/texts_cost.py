@@ -242,6 +242,25 @@ def race_table(rows: list[dict]) -> list[dict]:
             for r in rows]
 
 
+TIME_COLUMNS = ("token", "RWKV ms", "RWKV middle half", "transformer ms", "transformer middle half")
+MEMORY_COLUMNS = ("token", "RWKV holds", "transformer holds", "RWKV total s", "transformer total s")
+
+
+def race_table_parts(table: list[dict]) -> tuple[list[dict], list[dict]]:
+    """`race_table` as two narrow tables (time; memory and total time) with numbers written to 2 decimals, so each
+    fits a phone's width with every column in view.
+
+    >>> race_table_parts([{"token": 1, "RWKV ms": 1.5, "RWKV middle half": "1.40–1.60", "transformer ms": 2.0,
+    ...                    "transformer middle half": "1.90–2.10", "RWKV holds": "15 KB", "transformer holds": "1 KB",
+    ...                    "RWKV total s": 0.0, "transformer total s": 0.0}])[0][0]["RWKV ms"]
+    '1.50'
+    """
+    def cell(value):
+        return f"{value:.2f}" if isinstance(value, float) else value
+
+    return tuple([{k: cell(row[k]) for k in columns} for row in table] for columns in (TIME_COLUMNS, MEMORY_COLUMNS))
+
+
 def race_method_note(result: dict) -> str:
     """For builders: how the race shown was measured (`model.race.measure_race`)."""
     rc, gc, cfg = result["config"]["rwkv"], result["config"]["gpt"], result["config"]
@@ -421,3 +440,14 @@ def toy_model_facts(weights_dir=None) -> list[dict]:
             "top guess right": f"{val['top1']:.0%}" if isinstance(val.get("top1"), (int, float)) else "?",
         })
     return facts
+
+
+def by_model(facts: list[dict]) -> list[dict]:
+    """`toy_model_facts` turned on its side: one row per fact, one column per model (narrow enough for a phone).
+
+    >>> by_model([{"model": "RWKV", "layers × width": "4 × 192"}, {"model": "Transformer", "layers × width": "4 × 192"}])
+    [{'': 'layers × width', 'RWKV': '4 × 192', 'Transformer': '4 × 192'}]
+    """
+    keys = [k for k in (facts[0] if facts else {}) if k != "model"]
+    return [{"": key, **{f["model"]: str(f.get(key, "?")) for f in facts}} for key in keys]
+

@@ -49,6 +49,9 @@ abbr.gloss:hover::after, abbr.gloss:focus::after {
   }
 }
 .block-container { max-width: 1200px; padding-top: 2rem; }
+/* Page links (Start's guided path) wrap on a phone instead of being cut off mid-word. */
+[data-testid="stPageLink"] a, [data-testid="stPageLink"] p, [data-testid="stPageLink-NavLink"] { white-space: normal !important;
+  overflow: visible !important; text-overflow: clip !important; height: auto !important; }
 /* Streamlit greys captions with opacity (3.9:1 on white); what-you-see captions need 4.5:1 or more. */
 [data-testid="stCaptionContainer"] { color: #4a4c57 !important; opacity: 1 !important; }
 </style>

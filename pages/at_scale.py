@@ -96,7 +96,7 @@ with for_builders("For builders: the formulas and the assumptions", "model/cost.
     st.latex(r"C_{\text{transformer}}(n) = 2(VD + 12D^2L) + 4\,L\,n\,D")
     st.markdown("Conversations per GPU (weights: parameters × 2 bytes):")
     st.latex(r"\left\lfloor \frac{80\,\text{GB} - \text{weights}}{M_{\text{per conversation}}} \right\rfloor")
-    st.dataframe(
+    st.table(
         [{"size": r["name"], "layers": r["n_layer"], "width": r["d_model"],
           "RWKV params": cost.human_count(r["rwkv_params"]),
           "transformer params": cost.human_count(r["transformer_params"]),

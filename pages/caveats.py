@@ -96,7 +96,7 @@ text(
 text(tx.SCALE_QUALITY_CAVEAT)
 facts = tx.toy_model_facts()
 if facts:
-    st.dataframe(facts, hide_index=True)
+    st.table(tx.by_model(facts), hide_index=True)  # one column per model: every column fits a phone
     st.caption(with_tooltips("Read from the shipped checkpoints' records (model/weights/*.json). Validation [[loss]]: "
                              "lower is better; 'top guess right' is the [[accuracy]] of the single most likely "
                              "next token."), unsafe_allow_html=True)

@@ -21,7 +21,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from app.glossary import TERMS  # noqa: E402
 from model import cost, race  # noqa: E402
-from tests.app_helpers import still_figures  # noqa: E402
+from tests.app_helpers import as_array, still_figures  # noqa: E402
 from tests.test_race import MACHINE, FakeRaces, synthetic_race  # noqa: E402
 
 TIMEOUT = 120
@@ -198,22 +198,23 @@ def test_cost_race_table_and_charts_agree(races):
     races(stored={8192: clear_race()})
     at = page("cost_race", tokens="4096")
     assert not at.exception
-    table = at.dataframe[0].value
+    table, memory_table = at.table[0].value, at.table[1].value
     tokens = list(table["token"])
     assert tokens == [1, 64, 256, 512, 1024, 2048, 3072, 4096]
     rwkv, gpt = chart_data(at, 0)  # time per token
     assert list(gpt["x"]) == tokens and list(rwkv["x"]) == tokens
-    assert [round(y, 2) for y in gpt["y"]] == list(table["transformer ms"])
-    assert [round(y, 2) for y in rwkv["y"]] == list(table["RWKV ms"])
+    assert [f"{y:.2f}" for y in as_array(gpt["y"])] == list(table["transformer ms"])
+    assert [f"{y:.2f}" for y in as_array(rwkv["y"])] == list(table["RWKV ms"])
     assert rwkv["name"] == gpt["name"].replace("Transformer", "RWKV") == "RWKV: median of 5 tries"
     assert any("the <abbr" in c.value and "of the 5 tries at that length" in c.value for c in at.caption)
     assert any("median</abbr> of 5 tries" in c.value for c in at.caption)
     memory = chart_data(at, 1)
-    assert list(memory[1]["x"]) == tokens and memory[1]["customdata"][-1] == list(table["transformer holds"])[-1]
+    assert list(memory[1]["x"]) == tokens and memory[1]["customdata"][-1] == list(memory_table["transformer holds"])[-1]
     total = chart_data(at, 2)
-    assert [round(y, 2) for y in total[1]["y"]] == list(table["transformer total s"])
+    assert list(memory_table["token"]) == tokens
+    assert [f"{y:.2f}" for y in as_array(total[1]["y"])] == list(memory_table["transformer total s"])
     assert at.metric[1].label == "Transformer after 4,096 tokens"
-    assert at.metric[1].value == f"{list(table['transformer ms'])[-1]:.2f} ms per token"
+    assert at.metric[1].value == f"{list(table['transformer ms'])[-1]} ms per token"
     assert "Measured on Test CPU" in at.caption[-2].value or any("Measured on Test CPU" in c.value for c in at.caption)
 
 

@@ -48,8 +48,80 @@ def test_charts_fit_a_phone_without_overlaps(app_server, browser, path):
             for a in range(len(parts)):
                 for b in range(a + 1, len(parts)):
                     assert not _overlap(parts[a], parts[b]), f"{path} chart {i}: {parts[a]} overlaps {parts[b]}"
-        frame_box = page.locator("iframe").first.bounding_box()
+        frame_box = frame.frame_element().bounding_box()
         content = frame.evaluate("Math.ceil(document.body.getBoundingClientRect().height)")
         assert abs(frame_box["height"] - content) <= 12, f"blank gap or cut: frame {frame_box['height']} vs content {content}"
+    finally:
+        page.context.close()
+
+
+def _assert_fits(figures: list, where: str) -> None:
+    for i, fig in enumerate(figures):
+        assert not fig["modebar"], f"{where} chart {i}: Plotly's toolbar is drawn on a phone"
+        for part in fig["parts"]:
+            assert part["left"] >= -1 and part["right"] <= fig["width"] + 1, f"{where} chart {i}: {part} is cut off"
+            assert part["top"] >= -1 and part["bottom"] <= fig["height"] + 1, f"{where} chart {i}: {part} is cut off"
+        parts = fig["parts"]
+        for a in range(len(parts)):
+            for b in range(a + 1, len(parts)):
+                assert not _overlap(parts[a], parts[b]), f"{where} chart {i}: {parts[a]} overlaps {parts[b]}"
+
+
+# Tick labels along the x axis of every chart: none may overlap its neighbour (slanted token labels did).
+X_TICKS = """() => Array.from(document.querySelectorAll('[data-testid="stepper-figure"]')).map(fig =>
+  Array.from(fig.querySelectorAll('.xtick text')).map(t => t.getBoundingClientRect())
+    .filter(r => r.width > 0).map(r => ({left: r.left, right: r.right, top: r.top, bottom: r.bottom})))"""
+
+
+@pytest.mark.parametrize("path", ["fading-memory", "cost-race", "at-scale"])
+def test_page_charts_fit_a_phone(app_server, browser, path):
+    """The charts drawn with ui.chart (half-lives, heatmaps, race and at-scale curves) at 390 px."""
+    from .conftest import STILL_CHART_DIVS, wait_for_still_charts
+
+    page = new_page(browser, PHONE)
+    try:
+        page.goto(f"{app_server}/{path}")
+        wait_for_app(page)
+        assert wait_for_still_charts(page, 2) >= 2
+        frames = [f for f in page.frames if f != page.main_frame
+                  and f.evaluate("() => document.body.classList.contains('still')")]
+        assert frames and STILL_CHART_DIVS
+        for n, frame in enumerate(frames):
+            _assert_fits(frame.evaluate(BOXES), f"{path} frame {n}")
+            for i, ticks in enumerate(frame.evaluate(X_TICKS)):
+                for a, b in zip(ticks, ticks[1:]):
+                    assert not _overlap(a, b, slack=0.5), f"{path} frame {n} chart {i}: x tick labels overlap"
+    finally:
+        page.context.close()
+
+
+# Everything the page itself shows lies inside the phone's width: links, tables, text (nothing cut or hidden
+# behind a sideways scroll).
+OVERFLOWING = """() => {
+  const width = document.documentElement.clientWidth, out = [];
+  document.querySelectorAll('[data-testid="stPageLink"] p, [data-testid="stTable"] table, [data-testid="stMarkdown"] p')
+    .forEach(el => {
+      const r = el.getBoundingClientRect();
+      if (r.width && (r.right > width + 1 || el.scrollWidth > el.clientWidth + 1))
+        out.push(el.tagName + ": " + el.textContent.slice(0, 60));
+    });
+  return out;
+}"""
+
+
+@pytest.mark.parametrize("path", ["", "cost-race", "caveats"])
+def test_links_and_tables_fit_a_phone(app_server, browser, path):
+    page = new_page(browser, PHONE)
+    try:
+        page.goto(f"{app_server}/{path}")
+        wait_for_app(page)
+        if path == "cost-race":
+            page.locator('[data-testid="stTable"]').first.wait_for()
+        assert page.evaluate(OVERFLOWING) == []
+        if path == "":
+            links = page.locator('[data-testid="stPageLink"] p')
+            assert links.count() >= 7
+            for i in range(links.count()):  # wrapped over lines, not cut with an ellipsis
+                assert links.nth(i).evaluate("e => e.scrollWidth <= e.clientWidth + 1"), links.nth(i).inner_text()
     finally:
         page.context.close()

@@ -1,0 +1,620 @@
+"""The live room poll's UI pieces ("predict, then reveal"): used by pages/room.py and pages/join.py.
+
+The presenter opens a room (`/room`), everyone joins on a phone (`/join?room=CODE`, QR code), votes, and
+the presenter reveals the answer the app computes (app/room/questions.py). Room state lives in the store
+(app/room/store.py); this module never sees SQL and never computes an answer itself.
+
+- Pure pieces (unit-tested without Streamlit): `join_url`, `base_from`, `app_link`, `is_local`, `qr_png`,
+  `tally_figure`, `format_value`, `clean_code`.
+- Streamlit pieces: `room_store` (one store per process) and `store_call` (a store call whose failure is a
+  plain message), `voter_id` (a random id per browser session, no personal data), `room_card` (code, QR
+  code, join link), `ask_panel` (question picker, Ask), `ask_from_link` (`?ask=ID`), `presenter_live` and
+  `participant_live` (fragments that refresh on their own: the tally every 1.5 s, the question every 2 s;
+  each refresh is one room read and, for the tally, one tally query), `reveal_view`, `code_form`.
+- Page sections: `open_room_panel`, `presenter_room` (the key check), `presenter_link_box`, `room_ok`.
+
+Every message shown for a room problem is the store's plain-English `str(RoomError)`, escaped with
+`app.escape.user_text` (a code typed by a visitor may be in it). Codes, links and options are never put
+into HTML unescaped.
+
+Example:
+    >>> join_url("http://10.0.0.5:8501/room", "K7M2Q")
+    'http://10.0.0.5:8501/join?room=K7M2Q'
+    >>> join_url(None, "K7M2Q")
+    '/join?room=K7M2Q'
+    >>> fig = tally_figure(("yes", "no"), [3, 1], correct=(0,))
+    >>> fig.data[0].y
+    ('✓ yes', 'no')
+"""
+from __future__ import annotations
+
+import contextlib
+import html
+import io
+import logging
+import re
+import secrets
+import urllib.parse
+from typing import Sequence
+
+import plotly.graph_objects as go
+import streamlit as st
+from numpy import format_float_positional
+
+from app import ui
+from app.escape import user_text
+from app.theme import FONT, OKABE_ITO, base_layout
+
+from . import questions as bank
+from .store import RoomError, RoomStore, open_store
+
+log = logging.getLogger(__name__)
+
+PRESENTER_REFRESH_S = 1.5  # the presenter's tally: votes show within ~2 s without a click
+PARTICIPANT_REFRESH_S = 2.0  # a phone: a newly asked question shows within ~2 s
+MAX_CODE_CHARS = 16  # a typed or linked code longer than this is no code (the store says "no such room")
+BAR = OKABE_ITO["blue"]  # before the reveal, and the right answer after it (with a ✓)
+BAR_OTHER = "#C4C8CE"  # the other options after the reveal: light grey, far from the blue in lightness
+RIGHT_MARK = "✓"
+TALLY_CONFIG = {"staticPlot": True, "displayModeBar": False, "responsive": True}  # the bar texts say it all
+_LOCAL_HOSTS = ("localhost", "127.", "0.0.0.0", "[::1]", "::1")
+_PAGE_SUFFIXES = ("/room", "/join", "/console")
+
+_CSS = """
+<style>
+.room-code { font-size: 4.5rem; font-weight: 800; letter-spacing: 0.3rem; line-height: 1.1;
+             font-family: ui-monospace, Menlo, Consolas, monospace; color: #111; overflow-wrap: anywhere; }
+.room-code-label { font-size: 1.1rem; color: #4a4c57; margin-bottom: 0.2rem; }
+.room-prompt { font-size: 1.45rem; font-weight: 700; line-height: 1.35; margin: 0.4rem 0 0.6rem 0;
+               overflow-wrap: anywhere; }
+/* Votes: big tap targets on a phone (each option a full-width box of 52 px or more). */
+.st-key-room_vote [data-testid="stRadio"], .st-key-room_vote [role="radiogroup"] { width: 100%; }
+.st-key-room_vote [role="radiogroup"] { gap: 0.6rem; }
+.st-key-room_vote [role="radiogroup"] > div { width: 100%; }
+.st-key-room_vote [data-testid="stRadioOption"] { box-sizing: border-box; width: 100%; min-height: 52px; margin: 0;
+  padding: 0.7rem 1rem; border: 2px solid #0072B2; border-radius: 12px; align-items: center; background: #fff; }
+.st-key-room_vote [data-testid="stRadioOption"]:has(input:checked) { background: #e6f1f8; outline: 2px solid #0072B2; }
+.st-key-room_vote [data-testid="stRadioOption"]:has(input:focus-visible) { outline: 3px solid #1a1a1a;
+  outline-offset: 2px; }
+.st-key-room_vote [data-testid="stRadioOption"] p { font-size: 1.2rem; line-height: 1.35; }
+.st-key-room_vote [data-testid="stWidgetLabel"] p { font-size: 1.1rem; font-weight: 600; }
+</style>
+"""
+
+
+# ---------------------------------------------------------------------------------------------
+# Pure pieces
+
+
+def clean_code(raw) -> str:
+    """A room code as typed or linked: spaces and dashes dropped, upper case, at most MAX_CODE_CHARS + 1
+    characters (so a long one stays long enough to be refused). Never trusted: the store checks it.
+
+    >>> clean_code(" k7-m2q ")
+    'K7M2Q'
+    """
+    if raw is None:
+        return ""
+    if isinstance(raw, (list, tuple)):
+        raw = raw[-1] if raw else ""
+    return re.sub(r"[\s\-]+", "", str(raw)).upper()[: MAX_CODE_CHARS + 1]
+
+
+def base_from(url: str | None, host: str | None = None) -> str:
+    """The app's root URL from the page's URL (`st.context.url`, e.g. "http://h:8501/room") or, failing
+    that, the Host header ("http://h:8501"); "" when neither is known (links stay relative).
+
+    >>> base_from("https://talk.example.org/app/room/")
+    'https://talk.example.org/app'
+    >>> base_from(None, "10.0.0.5:8501")
+    'http://10.0.0.5:8501'
+    """
+    if url:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme in ("http", "https") and parts.netloc:
+            path = parts.path.rstrip("/")
+            for suffix in _PAGE_SUFFIXES:
+                if path.endswith(suffix):
+                    path = path[: -len(suffix)]
+                    break
+            return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+    if host and re.fullmatch(r"[A-Za-z0-9.\-\[\]:]+", host):
+        return f"http://{host}"
+    return ""
+
+
+def join_url(page_url: str | None, code: str, host: str | None = None) -> str:
+    """The link participants open: `<app root>/join?room=CODE` (no presenter key in it, ever)."""
+    return f"{base_from(page_url, host)}/join?{urllib.parse.urlencode({'room': code})}"
+
+
+def app_link(base: str, link: str, present: bool = False) -> str:
+    """An answer's relative deep link ("/read-along?prompt=…&step=3") on this app's root, with every
+    character a Markdown link could trip on percent-encoded; `present=1` added for a presenter."""
+    parts = urllib.parse.urlsplit(link)
+    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    if present and not any(k == "present" for k, _ in query):
+        query.append(("present", "1"))
+    path = urllib.parse.quote(parts.path or "/", safe="/-_.~")
+    encoded = urllib.parse.urlencode(query, quote_via=urllib.parse.quote, safe="")
+    return f"{base}{path}" + (f"?{encoded}" if encoded else "")
+
+
+def is_local(url: str) -> bool:
+    """True when a phone could not open `url`: it points at this computer itself (localhost, 127.x)."""
+    netloc = urllib.parse.urlsplit(url).netloc.lower()
+    return any(netloc.startswith(h) for h in _LOCAL_HOSTS)
+
+
+def qr_png(url: str, scale: int = 8) -> bytes:
+    """A QR code of `url` as PNG bytes (segno, error correction M, a 2-module quiet zone)."""
+    import segno
+
+    buf = io.BytesIO()
+    segno.make(url, error="m", micro=False).save(buf, kind="png", scale=scale, border=2, dark="#000000",
+                                                   light="#ffffff")
+    return buf.getvalue()
+
+
+def _wrap(text: str, width: int = 26) -> str:
+    """An option label for a chart axis: HTML-escaped (Plotly reads tags in labels), broken into lines."""
+    words, lines, line = text.split(), [], ""
+    for word in words:
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    lines.append(line)
+    return "<br>".join(html.escape(part, quote=False) for part in lines)
+
+
+def tally_figure(options: Sequence[str], counts: Sequence[int], correct: Sequence[int] = (),
+                 font_size: int = 16) -> go.Figure:
+    """One horizontal bar per option (first option on top), each labelled with its votes and share.
+    With `correct` given (the reveal), the right option(s) are blue and marked "✓" in the label and the
+    bar text, and the others light grey: the mark reads without colour, the two bar colours differ in
+    lightness for every kind of colour vision."""
+    n = len(options)
+    counts = [int(c) for c in list(counts)[:n]] + [0] * max(0, n - len(counts))
+    total = sum(counts)
+    right = set(correct)
+    labels = [(f"{RIGHT_MARK} " if i in right else "") + opt for i, opt in enumerate(options)]
+    texts = []
+    for i, c in enumerate(counts):
+        share = f" ({100 * c / total:.0f}%)" if total else ""
+        texts.append(f"{c} vote{'' if c == 1 else 's'}{share}" + (f"  {RIGHT_MARK} right" if i in right else ""))
+    colors = [BAR if (not right or i in right) else BAR_OTHER for i in range(n)]
+    fig = go.Figure(go.Bar(
+        x=counts, y=tuple(labels), orientation="h", text=texts, textposition="outside", cliponaxis=False,
+        marker={"color": colors, "line": {"color": "#1b1b1b", "width": [2 if i in right else 0 for i in range(n)]}},
+        textfont={"size": font_size, "color": "#1b1b1b"},
+        hovertemplate="%{y}: %{x} votes<extra></extra>",
+    ))
+    top = max(counts) if counts else 0
+    fig.update_layout(**base_layout(
+        height=60 + 52 * max(1, n), margin={"l": 10, "r": 20, "t": 10, "b": 30}, showlegend=False,
+        font={**FONT, "size": font_size, "color": "#1b1b1b"}, bargap=0.3,
+        xaxis={"title": None, "rangemode": "tozero", "range": [0, max(1, top) * 1.6], "dtick": max(1, -(-top // 5)),
+               "gridcolor": "#e5e7eb", "fixedrange": True},
+        yaxis={"autorange": "reversed", "automargin": True, "fixedrange": True, "tickfont": {"size": font_size},
+               "tickvals": tuple(labels), "ticktext": [_wrap(label) for label in labels]},
+    ))
+    return fig
+
+
+def format_value(value: float, label: str = "") -> str:
+    """A per-option value for the reveal. Probabilities and shares (the label says so, the value is 0–1) as
+    percentages; other numbers with 3 significant digits, thousands separated, never in e-notation.
+
+    >>> format_value(0.123456), format_value(12345.6), format_value(2.0), format_value(0.00002)
+    ('0.123', '12,346', '2', '0.00002')
+    >>> format_value(0.999, "model's probability"), format_value(2.04e-05, "model's probability")
+    ('99.9%', 'under 0.01%')
+    """
+    if value != value:  # NaN
+        return "—"
+    if any(word in label.lower() for word in ("probability", "share", "chance")) and 0 <= value <= 1:
+        pct = 100 * value
+        if 0 < pct < 0.01:
+            return "under 0.01%"
+        return f"{pct:.3g}%" if pct < 100 else "100%"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if value == 0 or abs(value) >= 0.001:
+        return f"{value:.3g}"
+    return format_float_positional(value, precision=2, fractional=False, trim="-")
+
+
+# ---------------------------------------------------------------------------------------------
+# Streamlit pieces
+
+
+def inject_css() -> None:
+    """The room pages' CSS (static, no user content)."""
+    st.markdown(_CSS, unsafe_allow_html=True)
+
+
+@st.cache_resource(show_spinner=False)
+def room_store() -> RoomStore:
+    """One store per server process ($RWKV_EXPLAINER_DATA SQLite, or $RWKV_EXPLAINER_DATABASE_URL)."""
+    return open_store()
+
+
+def answer_for(question) -> object | None:
+    """The question's computed answer (app/room/questions.py keeps it after the first time), or None with a
+    plain message."""
+    try:
+        return question.answer()
+    except Exception:  # a failed computation must not show a stack trace to a room
+        log.exception("room answer for %s failed", question.id)
+        st.warning("The answer to this question could not be worked out just now. Try again in a moment.", icon="⚠️")
+        return None
+
+
+def voter_id() -> str:
+    """This browser session's voter id: random, kept in the session only (no name, no device data)."""
+    if "room_voter" not in st.session_state:
+        st.session_state["room_voter"] = secrets.token_urlsafe(16)
+    return st.session_state["room_voter"]
+
+
+def page_url() -> tuple[str | None, str | None]:
+    """(the page's URL as the browser reports it, the Host header): what the join link is built from."""
+    try:
+        url = st.context.url
+    except Exception:
+        url = None
+    try:
+        host = st.context.headers.get("host")
+    except Exception:
+        host = None
+    return url, host
+
+
+def problem(exc: Exception) -> None:
+    """A room problem as one plain message (never a stack trace)."""
+    if isinstance(exc, RoomError):
+        st.warning(user_text(str(exc), limit=400), icon="🚪")
+    else:
+        log.error("room store failed", exc_info=exc)
+        st.warning("The room could not be reached just now. The page tries again by itself in a moment.", icon="⚠️")
+
+
+def store_call(method: str, *args):
+    """`room_store().<method>(*args)`, or None after showing the problem as a plain message (opening the
+    store can fail too: a database that is down, a bad URL)."""
+    try:
+        return getattr(room_store(), method)(*args)
+    except Exception as exc:  # RoomError: the store's message; anything else: a generic one
+        problem(exc)
+        return None
+
+
+def question_or_none(question_id: str | None):
+    if not question_id:
+        return None
+    try:
+        return bank.question(question_id)
+    except KeyError:
+        return None
+
+
+def show_prompt(question) -> None:
+    st.markdown(f'<div class="room-prompt" data-testid="room-prompt">{html.escape(question.prompt, quote=False)}</div>',
+                unsafe_allow_html=True)
+
+
+def room_card(code: str) -> str:
+    """The code in big type, the QR code and the join link (one narrow column's worth). Returns the link."""
+    url, host = page_url()
+    link = join_url(url, code, host)
+    st.markdown('<div class="room-code-label">Room code</div>'
+                f'<div class="room-code" data-testid="room-code">{html.escape(code)}</div>',
+                unsafe_allow_html=True)
+    if link.startswith("http"):
+        st.image(qr_png(link), width=220, output_format="PNG", alt=f"QR code for the join link {link}")
+    ui.text("To join, point a phone's camera at the square code, or open:")
+    st.code(link, language=None, wrap_lines=True)
+    if is_local(link):
+        st.info("Phones cannot open a localhost link. Open this page with the computer's network address "
+                "instead, like http://192.168.1.20:8501/room. The link and the square code then use it too.",
+                icon="📶")
+    return link
+
+
+PAGE_TITLES = {"start": "Start here", "read-along": "Read along", "token-shift": "Token shift",
+               "fading-memory": "Fading memory", "cost-race": "Cost race", "at-scale": "At scale",
+               "caveats": "Claims and caveats", "glossary": "Glossary"}
+
+
+def question_picker(current: str | None) -> str:
+    """A choice over the question bank, grouped by page in the app's order ("Page · question"); returns the id."""
+    order = list(PAGE_TITLES)
+    ranked = sorted(enumerate(bank.QUESTIONS),
+                    key=lambda iq: (order.index(iq[1].page) if iq[1].page in order else len(order), iq[0]))
+    ids = [q.id for _, q in ranked]
+    by_id = {q.id: q for q in bank.QUESTIONS}
+    if st.session_state.get("room_pick") not in by_id:
+        st.session_state["room_pick"] = current if current in by_id else ids[0]
+    return st.selectbox("Question to ask", ids, key="room_pick",
+                        format_func=lambda qid: f"{PAGE_TITLES.get(by_id[qid].page, by_id[qid].page)} · "
+                                                f"{by_id[qid].prompt}")
+
+
+def options_of(question) -> tuple[str, ...] | None:
+    """The question's options (the first time, computed from the models), or None with a plain message."""
+    try:
+        return question.options
+    except Exception:  # a failed computation must not show a stack trace to a room
+        log.exception("room question %s could not be built", question.id)
+        st.warning("This question could not be prepared just now. Try again in a moment, or pick another one.",
+                   icon="⚠️")
+        return None
+
+
+def tally_chart(fig: go.Figure, what_you_see: str, key: str) -> None:
+    """The tally as Streamlit's own Plotly chart, not `ui.chart`'s frame: it refreshes every 1–2 s, and
+    Streamlit updates this chart in place (a frame would reload, and flash, at every new vote)."""
+    st.plotly_chart(fig, width="stretch", config=TALLY_CONFIG, key=key, theme=None)
+    ui.caption(what_you_see)
+
+
+def _vote_caption(total: int) -> str:
+    return f"{total} vote{'' if total == 1 else 's'} so far"
+
+
+def reveal_view(question, counts: Sequence[int], my_vote: int | None = None, key: str = "room_reveal") -> None:
+    """The tally against the computed answer: the right option(s) marked, the explanation, the values per
+    option (if any), the source, and a link to the view that explains it."""
+    answer = answer_for(question)
+    if answer is None:
+        return
+    right = [question.options[i] for i in answer.correct if 0 <= i < len(question.options)]
+    st.success(user_text("The answer: " + " / ".join(right), limit=400), icon="✅")
+    if my_vote is not None and 0 <= my_vote < len(question.options):
+        verdict = "You got it!" if my_vote in answer.correct else "Not this time, but now you know why."
+        st.markdown(f"**Your vote:** {user_text(question.options[my_vote], limit=200)}. {verdict}")
+    font = 20 if ui.presenter_on() else 16
+    tally_chart(tally_figure(question.options, counts, answer.correct, font_size=font),
+                f"one bar per answer, with how many people picked it. {RIGHT_MARK} marks the right answer "
+                f"({_vote_caption(sum(counts)).replace(' so far', ' in all')}).", key=key)
+    try:
+        ui.text(answer.explanation)
+    except KeyError:  # a [[term]] the glossary lacks: the text still shows
+        st.markdown(user_text(answer.explanation, limit=4000))
+    if answer.values:
+        label = answer.value_label or "value"
+        rows = [f"- {user_text(opt, limit=200)}: **{format_value(v, label)}**"
+                for opt, v in zip(question.options, answer.values)]
+        st.markdown(f"**{user_text(label[:1].upper() + label[1:], limit=120)}, worked out by the app:**\n"
+                    + "\n".join(rows))
+    st.caption(f"Source: {user_text(answer.source, limit=600)}")
+    if answer.link:
+        url, host = page_url()
+        target = app_link(base_from(url, host), answer.link, present=ui.presenter_on())
+        st.link_button("See it on the page that explains it", target, icon="🔎")
+
+
+# ---------------------------------------------------------------------------------------------
+# Live views (fragments: they refresh on their own, and only they rerun)
+
+
+@st.fragment(run_every=PRESENTER_REFRESH_S)
+def presenter_live(code: str, token: str) -> None:
+    """The current question, its live tally (one store read for the room, one tally query), Reveal."""
+    if "room_reveal_problem" in st.session_state:
+        problem(st.session_state.pop("room_reveal_problem"))
+    room = store_call("room", code)
+    if room is None:
+        return
+    question = question_or_none(room.question_id)
+    if question is None:
+        st.info("No question yet. Pick one above and press **Ask this question**. Phones show it at once.", icon="🙋")
+        return
+    show_prompt(question)
+    options = options_of(question)
+    counts = store_call("tally", code, question.id) if options else None
+    if counts is None:
+        return
+    if room.revealed:
+        reveal_view(question, counts, key="room_tally")
+        return
+    font = 20 if ui.presenter_on() else 16
+    tally_chart(tally_figure(options, counts, font_size=font),
+                f"one bar per answer; it fills in as phones vote ({_vote_caption(sum(counts))}). "
+                "People can change their vote until you reveal.", key="room_tally")
+    st.button("Reveal the answer", type="primary", key="room_reveal_button", icon="🎉", on_click=_reveal,
+              args=(code, token, question.id))
+
+
+def _reveal(code: str, token: str, question_id: str) -> None:
+    """The Reveal button's callback: it runs before the tally redraws, so the same run shows the answer.
+    A refusal (another question asked meanwhile, the room ended) is shown by that run."""
+    try:
+        room_store().reveal(code, token, question_id)
+    except Exception as exc:
+        st.session_state["room_reveal_problem"] = exc
+
+
+@st.fragment(run_every=PARTICIPANT_REFRESH_S)
+def participant_live(code: str) -> None:
+    """A phone's view of the room: the current question and a vote, or the reveal."""
+    voter = voter_id()
+    sent: dict = st.session_state.setdefault("room_sent", {})  # (code, question id) -> option index the store took
+    shown = st.session_state.get("room_shown")  # (code, question id) drawn last time
+
+    # A vote tapped since the last run goes to the store first: the store decides (closed, changed, too fast).
+    refused = False
+    if shown and shown[0] == code:
+        widget = _vote_key(*shown)
+        pending = st.session_state.get(widget)
+        if pending is not None and pending != sent.get(shown):
+            try:
+                room_store().vote(code, voter, shown[1], pending)
+                sent[shown] = pending
+            except Exception as exc:
+                problem(exc)
+                refused = True
+                st.session_state[widget] = sent.get(shown)  # the choice the store kept (or none)
+
+    room = store_call("room", code)
+    if room is None:
+        st.session_state.pop("room_shown", None)
+        return
+    question = question_or_none(room.question_id)
+    if question is None:
+        st.session_state.pop("room_shown", None)
+        st.info("You are in! Wait for the presenter to ask a question. It shows up here by itself.", icon="⏳")
+        return
+    here = (code, question.id)
+    if shown and shown != here and shown[0] == code and not refused:
+        st.info("The presenter moved on to a new question.", icon="➡️")
+    st.session_state["room_shown"] = here
+    show_prompt(question)
+    options = options_of(question)
+    if options is None:
+        return
+    mine = sent.get(here)
+    if room.revealed:
+        counts = store_call("tally", code, question.id)
+        if counts is not None:
+            reveal_view(question, counts, my_vote=mine)
+        return
+    widget = _vote_key(*here)
+    if widget in st.session_state and st.session_state[widget] != mine:
+        st.session_state[widget] = mine
+    with st.container(key="room_vote"):
+        st.radio("Tap your answer", list(range(len(options))), index=None, key=widget,
+                 format_func=lambda i: options[i], width="stretch")
+    if mine is None:
+        st.caption("Nobody sees who voted what. You can change your vote until the answer is shown.")
+    else:
+        st.markdown(f"**Your vote:** {user_text(options[mine], limit=200)}. "
+                    "You can change it until the answer is shown.")
+
+
+def _vote_key(code: str, question_id: str) -> str:
+    return f"vote__{code}__{question_id}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Page sections
+
+
+def open_room_panel() -> None:
+    """/room with no room yet: how it works, and the button that opens one (code and key go in the URL)."""
+    from .store import ROOM_TTL
+
+    hours = int(ROOM_TTL.total_seconds() // 3600)
+    ui.text("**How it works**\n\n"
+            "1. Press **Open a room**. You get a short room code and a square code that phone cameras can read "
+            "(a QR code).\n"
+            "2. People scan it, or open the join link. No sign-up and no names.\n"
+            "3. Pick a question and press **Ask this question**. Each phone shows it, and the votes appear here "
+            "within a few seconds.\n"
+            "4. Press **Reveal the answer**. Everyone sees the right answer and why. The app works it out with the "
+            f"real [[model]], so it is never typed in by hand.\n\n"
+            f"A room stays open for {hours} hours.")
+    if st.button("Open a room", type="primary", icon="🚪", key="room_open"):
+        made = store_call("create_room")
+        if made is not None:
+            room, token = made
+            st.query_params.update({"room": room.code, "token": token})
+            st.session_state.pop("room_pick", None)
+            st.rerun()
+
+
+def presenter_room(code: str, token: str):
+    """Room `code` if this link can run it, else None. If the room is gone, or the key is missing or wrong,
+    says so plainly (a wrong key gets the phone's view of the room instead, so the visitor can still vote)."""
+    room = store_call("room", code)
+    if room is None:
+        st.page_link("pages/room.py", label="Open a new room", icon="🚪")
+        return None
+    if token and store_call("is_presenter", code, token):
+        return room
+    shown = user_text(code, limit=MAX_CODE_CHARS + 1)
+    if token:
+        st.warning(f"This link's presenter key does not match room {shown}, so you cannot ask questions here. "
+                   "You can still vote, below. To run your own poll, open a new room.", icon="🔑")
+    else:
+        st.warning(f"This link has no presenter key for room {shown}, so you cannot ask questions here. "
+                   "You can still vote, below. To run your own poll, open a new room.", icon="🔑")
+    st.page_link("pages/room.py", label="Open a new room", icon="🚪")
+    participant_live(code)
+    return None
+
+
+def presenter_link_box(code: str, token: str) -> None:
+    """The bookmarkable presenter link, folded away (never in big type on the projector)."""
+    url, host = page_url()
+    link = f"{base_from(url, host)}/room?" + urllib.parse.urlencode({"room": code, "token": token})
+    st.caption("🔑 This page's address holds your presenter key. Keep it to yourself. Share only the join link or "
+               "the square code: they do not contain the key.")
+    with st.expander("Your presenter link (keep it private)"):
+        st.caption("Bookmark it to come back to this room from any computer for the next hours.")
+        st.code(link, language=None, wrap_lines=True)
+
+
+def ask_from_link(code: str, token: str, current: str | None) -> str | None:
+    """`?ask=QUESTION_ID` (the presenter console's links): ask that question unless it is already the
+    current one. The parameter leaves the URL once used, so the picker is not overridden later.
+    Returns the current question id after it."""
+    raw = st.query_params.get("ask")
+    if raw is None:
+        return current
+    del st.query_params["ask"]
+    question = question_or_none(str(raw).strip())
+    if question is None:
+        st.info(f'The link asks question "{user_text(raw)}", which this app does not have. Pick one below.',
+                icon="🔗")
+        return current
+    st.session_state["room_pick"] = question.id
+    options = options_of(question)
+    if question.id == current or options is None:
+        return current
+    room = store_call("ask", code, token, question.id, len(options))
+    return room.question_id if room is not None else current
+
+
+def ask_panel(code: str, token: str, current: str | None) -> None:
+    """The question picker and the Ask button; in presenter mode, once a question is asked, folded away so the
+    projector shows the question and its tally on the first screen."""
+    fold = ui.presenter_on() and current is not None
+    with st.expander("Ask another question", expanded=False) if fold else contextlib.nullcontext():
+        _ask_controls(code, token, current)
+
+
+def _ask_controls(code: str, token: str, current: str | None) -> None:
+    chosen = question_picker(current)
+    if st.button("Ask this question", type="primary", key="room_ask", icon="🙋"):
+        question = bank.question(chosen)
+        options = options_of(question)
+        if options and store_call("ask", code, token, question.id, len(options)) is not None:
+            st.toast("Asked. Phones show it within a few seconds.", icon="📱")
+
+
+def room_badge(code: str) -> None:
+    """A phone's reminder of which room it is in (the code, escaped; the store accepted it)."""
+    st.caption(f"Room {user_text(code, limit=MAX_CODE_CHARS + 1)}. This page updates by itself.")
+
+
+def room_ok(code: str) -> bool:
+    """/join: whether room `code` can be joined; if not, the store's plain message."""
+    return store_call("room", code) is not None
+
+
+def code_form(code: str = "") -> None:
+    """/join with no (good) code: a small form to type one; the code goes into the URL."""
+    with st.form("join_form", border=True):
+        typed = st.text_input("Room code", value="", max_chars=MAX_CODE_CHARS, key="join_code",
+                              placeholder="for example K7M2Q", help="The short code on the presenter's screen.")
+        if st.form_submit_button("Join", type="primary", icon="📱"):
+            cleaned = clean_code(typed)
+            if not cleaned:
+                st.warning("Type the room code from the presenter's screen first.", icon="⌨️")
+            else:
+                st.query_params["room"] = cleaned
+                st.session_state.pop("room_shown", None)
+                st.rerun()

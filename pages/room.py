@@ -1,0 +1,31 @@
+"""Room poll (presenter): open a room, show its code and QR code, ask a question, watch the votes, reveal."""
+import streamlit as st
+
+from app import ui
+from app.room import views
+
+ui.page_header(
+    "🙋 Room poll",
+    "Ask the room a question about the [[model]]. Everyone votes on a phone, and you watch the votes come in. "
+    "Then show the real answer, worked out by the app itself.",
+)
+views.inject_css()
+
+code = views.clean_code(st.query_params.get("room"))
+token = str(st.query_params.get("token") or "")
+if not code:
+    views.open_room_panel()
+    st.stop()
+room = views.presenter_room(code, token)
+if room is None:
+    st.stop()
+
+current = views.ask_from_link(code, token, room.question_id)
+join, live = st.columns([2, 3], gap="large")
+with join:
+    views.room_card(code)
+with live:
+    views.ask_panel(code, token, current)
+    views.presenter_live(code, token)
+st.divider()
+views.presenter_link_box(code, token)

@@ -1,0 +1,109 @@
+"""A presenter runs the talk from the console (/console): the projector window opens on view 1 in presenter
+mode and follows Next, Page Down (with the focus in the console's component or on the page around it) and
+the jump list, with no round trip to the server; a second console tab stays on the same view."""
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from app.present.talk import load_talk
+
+from .conftest import dialog_calls, new_page, stepper_frame, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+TALK = load_talk()
+
+
+def console_frame(page):
+    """The console component's frame, once its script has run."""
+    page.locator('iframe[title^="Presenter console"]').wait_for()
+    frame = page.locator('iframe[title^="Presenter console"]').element_handle().content_frame()
+    frame.wait_for_function("() => document.body.dataset.view !== undefined")
+    return frame
+
+
+def expected(index: int) -> tuple[str, dict]:
+    url = urlsplit(TALK.views[index].url(present=True))
+    return url.path, parse_qs(url.query)
+
+
+def shows_view(popup, index: int) -> None:
+    """The projector window is on the index-th view, in presenter mode, and the page has run."""
+    path, query = expected(index)
+    popup.wait_for_url(lambda u: urlsplit(u).path == path and
+                       all(parse_qs(urlsplit(u).query).get(k) == v for k, v in query.items() if k != "present"))
+    wait_for_app(popup)
+    assert parse_qs(urlsplit(popup.url).query).get("present") == ["1"], popup.url
+    assert popup.locator('[data-testid="stException"]').count() == 0
+    assert popup.locator("h1").first.is_visible()
+
+
+def test_the_projector_window_opens_on_view_one_and_follows_the_console(app_server, browser):
+    page = new_page(browser)
+    context = page.context
+    seen = []
+    context.on("dialog", lambda d: (seen.append(f"{d.type}: {d.message}"), d.dismiss()))
+    try:
+        page.goto(f"{app_server}/console")
+        wait_for_app(page)
+        frame = console_frame(page)
+        assert frame.locator("#title").text_content() == TALK.views[0].title
+
+        with context.expect_page() as popup_info:
+            frame.get_by_role("button", name="Open the projector window").click()
+        popup = popup_info.value
+        assert urlsplit(popup.url).path == "/" and parse_qs(urlsplit(popup.url).query) == {"present": ["1"]}
+        shows_view(popup, 0)
+        assert "projector window shows view 1" in frame.locator("#projector").text_content()
+
+        frame.get_by_role("button", name="Next ▶").click()  # view 2: a poll, on the room page
+        shows_view(popup, 1)
+        assert frame.locator("#live").text_content() == f"View 2 of {len(TALK.views)}: {TALK.views[1].title}"
+
+        page.keyboard.press("PageDown")  # the focus is on the component's Next button: a clicker's key
+        shows_view(popup, 2)
+        assert stepper_frame(popup).evaluate("document.body.dataset.step") == str(int(dict(TALK.views[2].params)["step"]) - 1)
+
+        page.locator("h1").first.click()  # the focus on the page around the component
+        page.keyboard.press("PageDown")
+        shows_view(popup, 3)
+        assert stepper_frame(popup).evaluate("document.body.dataset.step") == str(int(dict(TALK.views[3].params)["step"]) - 1)
+        assert frame.locator("#position").text_content() == f"View 4 of {len(TALK.views)}"
+        assert parse_qs(urlsplit(page.url).query)["view"] == ["4"]  # a reload comes back here
+
+        page.keyboard.press("ArrowLeft")
+        shows_view(popup, 2)
+
+        race = next(i for i, v in enumerate(TALK.views) if v.page == "cost-race")
+        frame.locator(".jump").nth(race).click()
+        shows_view(popup, race)
+        assert frame.locator(".jump").nth(race).get_attribute("aria-current") == "step"
+
+        assert not seen and not page.dialogs, seen + page.dialogs
+        for p in (page, popup):
+            assert all(not calls for calls in dialog_calls(p).values()), dialog_calls(p)
+        assert not page.page_errors, page.page_errors
+    finally:
+        context.close()
+
+
+def test_a_second_console_tab_stays_on_the_same_view(app_server, browser):
+    page = new_page(browser)
+    try:
+        page.goto(f"{app_server}/console")
+        wait_for_app(page)
+        other = page.context.new_page()
+        other.goto(f"{app_server}/console")
+        wait_for_app(other)
+        mine, theirs = console_frame(page), console_frame(other)
+        mine.get_by_role("button", name="Next ▶").click()
+        mine.get_by_role("button", name="Next ▶").click()
+        theirs.wait_for_function("() => document.body.dataset.view === '2'", timeout=10_000)
+        assert theirs.locator("#title").text_content() == TALK.views[2].title
+        assert theirs.locator("#notes").text_content() == TALK.views[2].notes
+        assert "not open" in theirs.locator("#projector").text_content()  # it only follows; one window drives
+        assert mine.locator("#prev").is_enabled() and theirs.get_by_role("button", name="◀ Previous").is_enabled()
+    finally:
+        page.context.close()

@@ -1,0 +1,109 @@
+"""The presenter console (/console, app/present/console.py) in AppTest: it runs clean, shows the first view's
+notes, embeds the talk for the browser, carries the presenter's room into the poll links, and says plainly
+what is wrong with a bad talk file."""
+from __future__ import annotations
+
+import html
+import json
+import re
+
+from app.present import console
+from app.present.talk import TALK_ENV, Talk, View, load_talk
+from tests.app_helpers import no_exceptions, run_page
+
+PAGE = "pages/console.py"
+_TALK_RE = re.compile(r'<script type="application/json" id="talk">(.*?)</script>', re.S)
+
+
+def console_srcdoc(at) -> str:
+    frames = [el.proto.srcdoc for el in at.get("iframe") if 'id="talk"' in el.proto.srcdoc]
+    assert len(frames) == 1, "expected one console component"
+    return frames[0]
+
+
+def embedded_talk(at) -> dict:
+    return json.loads(_TALK_RE.search(console_srcdoc(at)).group(1))
+
+
+def test_the_console_runs_clean_and_shows_the_first_views_notes(monkeypatch):
+    monkeypatch.delenv(TALK_ENV, raising=False)
+    at = run_page(PAGE)
+    assert no_exceptions(at), [e.value for e in at.exception] + [e.value for e in at.error]
+    talk = load_talk()
+    srcdoc = console_srcdoc(at)
+    first = talk.views[0]
+    assert f'<p id="notes" data-testid="console-notes">{html.escape(first.notes)}</p>' in srcdoc
+    assert html.escape(first.title) in srcdoc and f"View 1 of {len(talk.views)}" in srcdoc
+    assert "Open the projector window" in srcdoc
+    data = embedded_talk(at)
+    assert data == json.loads(json.dumps(console.console_spec(talk)))
+    assert [v["url"] for v in data["views"]] == [v.url(present=True) for v in talk.views]
+    assert data["window"] == "rwkv-projector" and data["channel"] == "rwkv-explainer-talk"
+    assert any("12 views" in c.value or f"{len(talk.views)} views" in c.value for c in at.caption)
+
+
+def test_with_a_room_the_poll_views_carry_its_code_and_key(monkeypatch):
+    monkeypatch.delenv(TALK_ENV, raising=False)
+    at = run_page(PAGE, {"room": "k7qx", "token": "Zx_9-abc", "view": "3"})
+    assert no_exceptions(at)
+    views = embedded_talk(at)["views"]
+    polls = [v for v in views if v["poll"]]
+    assert polls
+    for v in polls:
+        assert v["url"] == f"/room?room=K7QX&token=Zx_9-abc&ask={v['poll']}&present=1"
+    assert all("token=" not in v["url"] for v in views if not v["poll"])
+    assert "View 3 of" in console_srcdoc(at)  # ?view=3: a reload comes back to the same view
+    assert any("K7QX" in s.value for s in at.success)
+
+
+def test_without_a_room_the_poll_views_ask_for_one_and_odd_params_are_noted(monkeypatch):
+    monkeypatch.delenv(TALK_ENV, raising=False)
+    at = run_page(PAGE, {"room": "<b>hi</b>", "token": "x y", "view": "banana"})
+    assert no_exceptions(at)
+    polls = [v for v in embedded_talk(at)["views"] if v["poll"]]
+    assert all(v["url"] == f"/room?ask={v['poll']}&present=1" for v in polls)
+    notes = " ".join(i.value for i in at.info)
+    assert "room code" in notes and "view number" in notes
+    assert "View 1 of" in console_srcdoc(at)
+    assert "<b>hi</b>" not in console_srcdoc(at)
+
+
+def test_a_bad_talk_file_gives_a_plain_message_naming_the_line(monkeypatch, tmp_path):
+    bad = tmp_path / "talk.toml"
+    bad.write_text('title = "Mine"\n\n[[view]]\ntitle = "A"\npage = "moon"\nminutes = 1\n', encoding="utf-8")
+    monkeypatch.setenv(TALK_ENV, str(bad))
+    at = run_page(PAGE)
+    assert len(at.exception) == 0
+    assert len(at.error) == 1
+    message = at.error[0].value
+    assert "line 5" in message and "moon" in message and "Traceback" not in message
+    assert not [el for el in at.get("iframe") if 'id="talk"' in el.proto.srcdoc]
+
+
+def test_a_talk_from_the_environment_is_the_one_shown(monkeypatch, tmp_path):
+    mine = tmp_path / "mine.toml"
+    mine.write_text('title = "Mine"\n[[view]]\ntitle = "Only one"\npage = "caveats"\nminutes = 2\nnotes = "Hi."\n',
+                    encoding="utf-8")
+    monkeypatch.setenv(TALK_ENV, str(mine))
+    at = run_page(PAGE)
+    assert no_exceptions(at)
+    assert [v["title"] for v in embedded_talk(at)["views"]] == ["Only one"]
+
+
+def test_the_component_never_puts_talk_text_into_html_unescaped():
+    evil = '</script><img src=x onerror=alert(1)>'
+    talk = Talk("T", (View(evil, "glossary", (), evil, 1.0), View("B & C", "caveats", (), "two", 1.0)))
+    page = console.console_html(talk)
+    assert evil not in page
+    assert "<img" not in page
+    data = json.loads(_TALK_RE.search(page).group(1))
+    assert data["views"][0]["title"] == evil and data["views"][0]["notes"] == evil
+
+
+def test_console_params_are_read_strictly():
+    parse = console.parse_console_params
+    assert parse({}, 12) == console.ConsoleParams()
+    assert parse({"view": ["2", "5"]}, 12).start == 4  # the last of a repeated key, as st.query_params does
+    assert parse({"view": "0"}, 12).start == 0
+    assert parse({"token": "abc"}, 12).token is None  # a key without its room means nothing
+    assert parse({"room": "K7QX", "token": "a" * 200}, 12).token is None

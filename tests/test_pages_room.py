@@ -1,0 +1,317 @@
+"""pages/room.py (the presenter) and pages/join.py (a phone), with AppTest; and app/room/views.py's pure pieces.
+
+Presenter and participants are separate AppTest sessions on the same store: `open_store()` is the SQLite file
+in $RWKV_EXPLAINER_DATA (tests/conftest.py points it at a temporary folder), and the pages' `room_store()`
+opens the same one. Fragments run inline in AppTest, so a plain `run()` is what a refresh would show.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import re
+
+import pytest
+
+from app.room import questions, views
+from app.room.store import ROOM_TTL, RoomStore, open_store
+from tests.app_helpers import as_array, no_exceptions, run_page
+
+APP_URL = "http://10.0.0.5:8501"
+CODE_DIV = re.compile(r'data-testid="room-code">([^<]*)<')
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def store() -> RoomStore:
+    return open_store()
+
+
+def a_question(n_options: int | None = None):
+    for q in questions.QUESTIONS:
+        if n_options is None or len(q.options) >= n_options:
+            return q
+    pytest.skip("no question with enough options")
+
+
+def text_of(at) -> str:
+    parts = [e.value for e in at.markdown] + [e.value for e in at.caption]
+    parts += [e.value for kind in ("info", "warning", "success", "error") for e in getattr(at, kind)]
+    parts += [e.value for e in at.code]
+    return "\n".join(str(p) for p in parts)
+
+
+def warnings(at) -> str:
+    return "\n".join(w.value for w in at.warning)
+
+
+def param(at, key: str) -> str | None:
+    value = at.query_params.get(key)
+    if isinstance(value, list):
+        return value[-1] if value else None
+    return value
+
+
+def open_room_on_page():
+    """The presenter opens a room with the button; returns (AppTest, code, token)."""
+    at = run_page("pages/room.py")
+    assert no_exceptions(at)
+    at.context = {"url": APP_URL + "/room"}  # what a browser reports as st.context.url
+    at.button(key="room_open").click().run()
+    assert no_exceptions(at)
+    code, token = param(at, "room"), param(at, "token")
+    assert code and token
+    return at, code, token
+
+
+def ask(at, question) -> None:
+    at.selectbox(key="room_pick").set_value(question.id)
+    at.button(key="room_ask").click().run()
+    assert no_exceptions(at)
+
+
+def phone(code: str):
+    at = run_page("pages/join.py", {"room": code})
+    assert no_exceptions(at)
+    return at
+
+
+def vote_radio(at, code: str, question):
+    return at.radio(key=f"vote__{code}__{question.id}")
+
+
+def tally_shown(at) -> list[int]:
+    """The counts on the presenter's tally chart (one bar per option)."""
+    charts = [el for el in at.get("plotly_chart")]
+    assert charts, "no tally chart on the page"
+    spec = json.loads(charts[-1].proto.spec)
+    return [int(v) for v in as_array(spec["data"][0]["x"])]
+
+
+# ------------------------------------------------------------------ the pages
+
+
+def test_no_room_yet_explains_and_opens_a_room_with_the_key_in_the_link_only():
+    at, code, token = open_room_on_page()
+    assert store().room(code).code == code
+    assert store().is_presenter(code, token)
+    html = "\n".join(m.value for m in at.markdown)
+    assert CODE_DIV.search(html).group(1) == code  # the code in big type
+    join = [c.value for c in at.code if "/join?" in c.value]
+    assert join == [f"{APP_URL}/join?room={code}"]
+    assert token not in join[0]  # the join link (and so the QR code) never holds the presenter key
+    assert token not in html  # nor does anything in big type
+    images = at.get("image")
+    assert images and images[0].proto.imgs[0].url.endswith(".png"), "no QR code image (PNG: JPEG blurs it)"
+    assert "presenter key" in text_of(at)
+
+
+def test_join_vote_change_reveal_and_vote_after_reveal():
+    presenter, code, token = open_room_on_page()
+    q = a_question(2)
+    ask(presenter, q)
+    assert store().room(code).question_id == q.id
+
+    alice, bob = phone(code), phone(code)
+    assert q.prompt in "\n".join(m.value for m in alice.markdown)
+    vote_radio(alice, code, q).set_value(0).run()
+    assert no_exceptions(alice)
+    assert "Your vote:" in text_of(alice)
+    vote_radio(bob, code, q).set_value(1).run()
+    assert store().tally(code, q.id)[:2] == [1, 1]
+
+    vote_radio(alice, code, q).set_value(1).run()  # a changed vote replaces the first one
+    assert store().tally(code, q.id)[:2] == [0, 2]
+    presenter.run()  # what the tally's next refresh draws
+    assert no_exceptions(presenter)
+    shown = tally_shown(presenter)
+    assert len(shown) == len(q.options) and shown[:2] == [0, 2] and sum(shown) == 2
+
+    presenter.button(key="room_reveal_button").click().run()
+    assert no_exceptions(presenter)
+    assert store().room(code).revealed
+    answer = q.answer()
+    assert any("The answer" in s.value for s in presenter.success)
+    assert answer.source[:30] in text_of(presenter).replace("\\", "")
+
+    vote_radio(bob, code, q).set_value(0).run()  # bob's phone still showed the question: too late now
+    assert no_exceptions(bob)
+    assert "closed" in warnings(bob)
+    assert store().tally(code, q.id)[:2] == [0, 2]
+    assert any("The answer" in s.value for s in bob.success)  # and the phone shows the reveal
+    assert "Your vote:" in text_of(bob)
+
+    alice.run()
+    assert any("The answer" in s.value for s in alice.success)
+    assert not [r for r in alice.radio if r.key and r.key.startswith("vote__")]
+
+
+@pytest.mark.parametrize("raw", ["NOPE1", "zz", "<img src=x onerror=alert(1)>", "[x](http://e.vil)", "A" * 400])
+def test_a_bad_code_gets_a_plain_message_and_the_form(raw):
+    at = phone(raw)
+    assert no_exceptions(at)
+    message = warnings(at)
+    assert "room" in message.lower() and "code" in message.lower()
+    assert "<img" not in message.lower() and "](" not in message
+    assert at.text_input(key="join_code") is not None
+
+
+def test_typing_a_code_joins_the_room():
+    _, code, _ = open_room_on_page()
+    at = run_page("pages/join.py")
+    assert not at.warning
+    at.text_input(key="join_code").input(code.lower())  # typed, then sent with the form
+    at.button[0].click().run()  # the form's Join button
+    assert no_exceptions(at)
+    assert param(at, "room") == code
+    assert "Wait for the presenter" in text_of(at)
+
+
+def test_an_expired_room_says_so_on_both_pages():
+    past = datetime.datetime.now(datetime.timezone.utc) - ROOM_TTL - datetime.timedelta(minutes=5)
+    old = RoomStore(store().engine, clock=lambda: past)  # the same database, a clock 12 hours behind
+    room, token = old.create_room()
+    for at in (phone(room.code), run_page("pages/room.py", {"room": room.code, "token": token})):
+        assert no_exceptions(at)
+        assert "has ended" in warnings(at)
+
+
+def test_without_the_presenter_key_the_page_shows_the_phone_view():
+    presenter, code, token = open_room_on_page()
+    q = a_question(2)
+    ask(presenter, q)
+    for query in ({"room": code}, {"room": code, "token": "not-the-key"}):
+        at = run_page("pages/room.py", query)
+        assert no_exceptions(at)
+        assert "presenter key" in warnings(at)
+        assert not [b for b in at.button if b.key in ("room_ask", "room_reveal_button")]
+        vote_radio(at, code, q).set_value(0).run()
+        assert no_exceptions(at)
+    assert sum(store().tally(code, q.id)) == 2
+
+
+def test_ask_in_the_link_opens_that_question_once():
+    _, code, token = open_room_on_page()
+    q1, q2 = questions.QUESTIONS[0], questions.QUESTIONS[1]
+    at = run_page("pages/room.py", {"room": code, "token": token, "ask": q1.id, "present": "1"})
+    assert no_exceptions(at)
+    assert store().room(code).question_id == q1.id
+    assert param(at, "ask") is None and param(at, "present") == "1"
+    assert at.selectbox(key="room_pick").value == q1.id
+    ask(at, q2)  # the picker still works afterwards: the old link does not win
+    assert store().room(code).question_id == q2.id
+
+    at = run_page("pages/room.py", {"room": code, "token": token, "ask": "no-such-question"})
+    assert no_exceptions(at)
+    assert any("does not have" in i.value for i in at.info)
+    assert store().room(code).question_id == q2.id
+
+    at = run_page("pages/room.py", {"room": code, "ask": q1.id})  # no key: nothing is asked
+    assert store().room(code).question_id == q2.id
+
+
+def test_asking_the_current_question_again_keeps_its_votes():
+    presenter, code, token = open_room_on_page()
+    q = a_question(2)
+    ask(presenter, q)
+    alice = phone(code)
+    vote_radio(alice, code, q).set_value(1).run()
+    run_page("pages/room.py", {"room": code, "token": token, "ask": q.id})
+    assert store().tally(code, q.id)[1] == 1
+
+
+def test_a_vote_on_a_question_the_presenter_left_is_refused_and_the_new_one_shows():
+    presenter, code, token = open_room_on_page()
+    q1, q2 = questions.QUESTIONS[0], questions.QUESTIONS[1]
+    ask(presenter, q1)
+    alice = phone(code)
+    ask(presenter, q2)
+    vote_radio(alice, code, q1).set_value(0).run()  # the phone had not refreshed yet
+    assert no_exceptions(alice)
+    assert "moved on" in warnings(alice)
+    assert sum(store().tally(code, q2.id)) == 0
+    assert vote_radio(alice, code, q2).value is None
+    assert q2.prompt in "\n".join(m.value for m in alice.markdown)
+
+
+def test_voting_too_fast_gets_a_plain_message():
+    presenter, code, _ = open_room_on_page()
+    q = a_question(2)
+    ask(presenter, q)
+    alice = phone(code)
+    voter = alice.session_state["room_voter"]
+    limiter = store().limiter
+    while limiter.allow(voter):  # use up this voter's allowance
+        pass
+    vote_radio(alice, code, q).set_value(0).run()
+    assert no_exceptions(alice)
+    assert "very fast" in warnings(alice)
+    assert sum(store().tally(code, q.id)) == 0
+    assert vote_radio(alice, code, q).value is None  # the choice the store kept: none
+
+
+class Broken:
+    def room(self, code):
+        raise OSError("disk on fire")
+
+
+def cannot_open():
+    raise OSError("no such database: disk on fire")
+
+
+@pytest.mark.parametrize("page", ["pages/join.py", "pages/room.py"])
+@pytest.mark.parametrize("store_of", [lambda: Broken(), cannot_open], ids=["store fails", "store cannot open"])
+def test_a_store_failure_is_a_plain_message(monkeypatch, page, store_of):
+    monkeypatch.setattr(views, "room_store", store_of)
+    at = run_page(page, {"room": "ABCDE", "token": "x"})
+    assert no_exceptions(at)
+    assert "could not be reached" in warnings(at)
+    assert "disk on fire" not in text_of(at)
+
+
+# ------------------------------------------------------------------ pure pieces
+
+
+def test_join_url_never_holds_the_page_or_the_key():
+    assert views.join_url("http://10.0.0.5:8501/room", "K7M2Q") == "http://10.0.0.5:8501/join?room=K7M2Q"
+    assert views.join_url("https://x.org/app/room/", "K7M2Q") == "https://x.org/app/join?room=K7M2Q"
+    assert views.join_url(None, "K7M2Q", "10.0.0.5:8501") == "http://10.0.0.5:8501/join?room=K7M2Q"
+    assert views.join_url(None, "K7M2Q", "evil.org/<x>") == "/join?room=K7M2Q"
+    assert views.join_url("javascript:alert(1)", "K7M2Q") == "/join?room=K7M2Q"
+    assert views.is_local("http://localhost:8501/join") and views.is_local("http://127.0.0.1:1/j")
+    assert not views.is_local("http://192.168.1.20:8501/join")
+
+
+def test_qr_code_is_a_png():
+    png = views.qr_png("http://10.0.0.5:8501/join?room=K7M2Q")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 200
+
+
+def test_tally_figure_marks_the_right_answer_with_text_not_colour_alone():
+    fig = views.tally_figure(("a <b>", "b", "c"), [2, 0, 1], correct=(0,))
+    bar = fig.data[0]
+    assert list(bar.x) == [2, 0, 1]
+    assert bar.y[0].startswith(views.RIGHT_MARK) and not bar.y[1].startswith(views.RIGHT_MARK)
+    assert views.RIGHT_MARK in bar.text[0] and views.RIGHT_MARK not in bar.text[2]
+    assert bar.marker.color[0] != bar.marker.color[1] == bar.marker.color[2]
+    assert "<b>" not in "".join(fig.layout.yaxis.ticktext)  # option text is escaped for Plotly
+    before = views.tally_figure(("a", "b"), [0, 0])
+    assert len(set(before.data[0].marker.color)) == 1 and before.data[0].text == ("0 votes", "0 votes")
+
+
+def test_answer_links_are_encoded_on_the_app_root():
+    link = views.app_link("http://h:1", "/read-along?prompt=Tom had (a) ball.&step=3", present=True)
+    assert link == "http://h:1/read-along?prompt=Tom%20had%20%28a%29%20ball.&step=3&present=1"
+    assert views.clean_code([" ab-cd ", " k7 m2q "]) == "K7M2Q"
+
+
+def test_every_question_can_be_asked():
+    assert len(questions.QUESTIONS) >= 8
+    for q in questions.QUESTIONS:
+        assert 2 <= len(q.options) <= 12, q.id
+
+
+def test_the_views_examples_hold():
+    import doctest
+
+    assert doctest.testmod(views).failed == 0

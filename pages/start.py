@@ -39,9 +39,12 @@ st.page_link("pages/caveats.py", label="6. Claims and caveats — what a fixed m
 st.page_link("pages/glossary.py", label="Glossary — every term in plain words", icon="📚")
 
 with st.expander("Predict, then reveal (for workshops)"):
-    ui.text("Before opening **Read along**, ask the room: *after reading 500 tokens, how much bigger is RWKV's memory "
-            "than after 5?* Then step through and watch the memory counter. (Answer: not at all. A transformer's "
-            "[[KV cache]] would be 100 times bigger.)")
+    ui.text("Let the room guess first. Open a **Room poll**: it shows a square code that phones scan to vote. Ask, "
+            "for example, *after reading 500 tokens, how much bigger is RWKV's memory than after 5?* Watch the votes "
+            "come in, then reveal the answer. The app works it out from the models when you reveal it. The "
+            "**Presenter console** runs a ready 15-minute talk with these polls in it.")
+    st.page_link("pages/room.py", label="Open a room poll", icon="🙋")
+    st.page_link("pages/console.py", label="Open the presenter console", icon="🎤")
 
 with ui.for_builders("For builders: the whole model on one card", "model/rwkv.py (RWKV-4), model/gpt.py (the baseline)") as notes:
     notes.markdown(f"RWKV-4 ({RWKV_PAPER}; equation numbers as there): embedding → LayerNorm → L blocks of *time "

@@ -47,6 +47,9 @@ CASES = [
     ("pages/glossary.py", {}, True),
     ("pages/cost_race.py", {"tokens": "64"}, False),  # the shortest race: same text, other numbers
     ("pages/at_scale.py", {}, False),
+    ("pages/room.py", {}, True),  # no room yet: how a room poll works (/join is too short to score: 21 words;
+    # tests/test_room_questions.py grades every question and its revealed answer)
+    ("pages/console.py", {}, True),  # the talk's first view and its notes
 ]
 
 def sentences(text: str) -> list[str]:

@@ -555,6 +555,9 @@ def presenter_link_box(code: str, token: str) -> None:
     with st.expander("Your presenter link (keep it private)"):
         st.caption("Bookmark it to come back to this room from any computer for the next hours.")
         st.code(link, language=None, wrap_lines=True)
+        # The ready talk's poll views ask their question in this room when the console knows its code and key.
+        st.page_link("pages/console.py", label="Give a talk with this room: open the presenter console", icon="🎤",
+                     query_params={"room": code, "token": token})
 
 
 def ask_from_link(code: str, token: str, current: str | None) -> str | None:

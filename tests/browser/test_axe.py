@@ -32,7 +32,7 @@ FIRST_VISIT_MS = 240_000  # cost race measures on its first visit (22–70 s see
 
 # path -> number of step-throughs (iframes) on it. Cost race last: its first visit is the slow one.
 PAGES = {"/": 1, "/read-along": 1, "/token-shift": 1, "/fading-memory": 1, "/at-scale": 0, "/caveats": 0,
-         "/glossary": 0, "/cost-race": 0}
+         "/glossary": 0, "/room": 0, "/join": 0, "/console": 0, "/cost-race": 0}
 CASES = [(path, present) for present in (False, True) for path in PAGES]
 
 # Streamlit-owned markup that axe flags and the app cannot change: {rule id: (CSS selector, ...)}, one rule at a

@@ -364,7 +364,7 @@ def _vote_caption(total: int) -> str:
     return f"{total} vote{'' if total == 1 else 's'} so far"
 
 
-def reveal_view(question, counts: Sequence[int], my_vote: int | None = None, key: str = "room_reveal") -> None:
+def reveal_view(question, counts: Sequence[int], my_vote: int | None = None) -> None:
     """The tally against the computed answer: the right option(s) marked, the explanation, the values per
     option (if any), the source, and a link to the view that explains it."""
     answer = answer_for(question)
@@ -375,10 +375,12 @@ def reveal_view(question, counts: Sequence[int], my_vote: int | None = None, key
     if my_vote is not None and 0 <= my_vote < len(question.options):
         verdict = "You got it!" if my_vote in answer.correct else "Not this time, but now you know why."
         st.markdown(f"**Your vote:** {user_text(question.options[my_vote], limit=200)}. {verdict}")
+    # After the reveal the votes are final, so the chart never changes: it is drawn like every other chart
+    # (ui.chart: PNG / SVG buttons for a slide; the same page again on each refresh, so no flash).
     font = 20 if ui.presenter_on() else 16
-    tally_chart(tally_figure(question.options, counts, answer.correct, font_size=font),
-                f"one bar per answer, with how many people picked it. {RIGHT_MARK} marks the right answer "
-                f"({_vote_caption(sum(counts)).replace(' so far', ' in all')}).", key=key)
+    ui.chart(tally_figure(question.options, counts, answer.correct, font_size=font),
+             f"one bar per answer, with how many people picked it. {RIGHT_MARK} marks the right answer "
+             f"({_vote_caption(sum(counts)).replace(' so far', ' in all')}).", name="Chart: the room's votes")
     try:
         ui.text(answer.explanation)
     except KeyError:  # a [[term]] the glossary lacks: the text still shows
@@ -418,7 +420,7 @@ def presenter_live(code: str, token: str) -> None:
     if counts is None:
         return
     if room.revealed:
-        reveal_view(question, counts, key="room_tally")
+        reveal_view(question, counts)
         return
     font = 20 if ui.presenter_on() else 16
     tally_chart(tally_figure(options, counts, font_size=font),

@@ -250,7 +250,7 @@ _TEMPLATE = r"""<!doctype html>
       d.setAttribute("role", "figure");  // not "img": the chart holds focusable buttons (Plotly's toolbar)
       const title = (fig.layout.title && fig.layout.title.text) ||
         (fig.layout.annotations || []).map(function (a) { return a.text; }).join(" and ") || "chart";
-      d.setAttribute("aria-label", title + " (the step's summary is read out as you step)");
+      d.setAttribute("aria-label", n ? title + " (the step's summary is read out as you step)" : title);
       const cell = document.createElement("div");
       cell.className = "cell";
       cell.appendChild(d);
@@ -389,6 +389,10 @@ _TEMPLATE = r"""<!doctype html>
   document.getElementById("reset").addEventListener("click", function () { stop(); go(0); });
   document.getElementById("play").addEventListener("click", play);
   function onKey(e, fromPage) {
+    if (n === 0) {  // a chart without steps: a clicker's keys go on to the page's step-through, if it has one
+      try { if (!fromPage && window.parent.__rwkvStepperKeys) window.parent.__rwkvStepperKeys(e); } catch (err) {}
+      return;
+    }
     const t = e.target, tag = t && t.tagName ? t.tagName.toLowerCase() : "";
     if (tag === "input" || tag === "textarea" || tag === "select" || (t && t.isContentEditable)) return;
     if (!window.frameElement || !window.frameElement.isConnected) { detach(); return; }

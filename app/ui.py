@@ -67,13 +67,23 @@ def text(markdown: str) -> None:
     st.markdown(with_tooltips(markdown), unsafe_allow_html=True)
 
 
-def chart(fig, what_you_see: str, key: str | None = None, name: str = "Chart") -> None:
+LIVE_CHART_CONFIG = {"displaylogo": False, "responsive": True, "toImageButtonOptions": {"format": "png", "scale": 2}}
+
+
+def chart(fig, what_you_see: str, key: str | None = None, name: str = "Chart", live: bool = False) -> None:
     """A chart with its one-sentence "what you see" caption underneath. `fig`: a Plotly figure (dict or
     `go.Figure`), or charts already prepared with `stepper.prepare_still` (cache those). Drawn by the
-    step-through's page: phone and projector sizes, PNG / SVG download buttons. `key` is kept for callers;
-    the frame needs none."""
+    step-through's page: phone and projector sizes, PNG / SVG download buttons.
+
+    `live=True`: a chart redrawn every second or so while something fills in (a race in progress): Streamlit's
+    own chart, which it updates in place (`key` keeps it the same element); a frame would reload, and flash,
+    at every change."""
     from . import stepper
 
+    if live:
+        st.plotly_chart(fig, width="stretch", config=LIVE_CHART_CONFIG, key=key)
+        caption(what_you_see)
+        return
     prepared = fig if isinstance(fig, stepper.PreparedStepper) else stepper.prepare_still([fig])
     stepper.show_still(prepared, name=name)
     caption(what_you_see)

@@ -28,7 +28,7 @@ for note in opts.notes:
     st.info(note, icon="🔗")
 
 polls = sum(1 for view in talk.views if view.poll)
-source = "the built-in talk" if path is None else f"your file ({user_text(path, limit=120)})"
+source = "the built-in talk" if path is None else f"your file ({user_text(path.name, limit=120)})"  # not the server's folders
 room_line = ""
 if polls:
     room_line = (f" Polls go to room {user_text(opts.room)}." if opts.room else
@@ -59,7 +59,8 @@ with st.expander("How the console works"):
         "- **Keys:** Page Down, → or ↓ for the next view; Page Up, ← or ↑ for the one before. Most clickers send "
         "Page Down and Page Up. The keys go to the window you clicked last, so click back on this page after you "
         "move the projector window.\n"
-        "- **Two screens:** open this page in a second tab (on a tablet, say). Both stay on the same view.\n"
+        "- **Two screens:** open this page again in another tab or window of the same browser. Both stay on the "
+        "same view, and a move in either one moves the projector.\n"
         "- **The timer** starts when you open the projector window or move on. It shows how long you have been on "
         "the talk and on this view, against the minutes planned.\n"
         "- **Your own talk:** copy `app/present/talk.toml`, edit it, and start the app with "

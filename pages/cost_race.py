@@ -21,8 +21,9 @@ POLL_S = 1.0  # how often a page with a race in progress looks again
 LINK_NOTES = "_race_link_notes"  # (tokens shown, notes) of the link this session opened with
 
 
-def draw_race(result: dict, n_tokens: int) -> None:
-    """Everything measured, from one result: the table, the charts and the sentences all read the same rows."""
+def draw_race(result: dict, n_tokens: int, live: bool = False) -> None:
+    """Everything measured, from one result: the table, the charts and the sentences all read the same rows.
+    `live`: a race still filling in (its charts are redrawn every second)."""
     rows = race.race_rows(result, upto=n_tokens)
     if not rows:
         return
@@ -45,17 +46,18 @@ def draw_race(result: dict, n_tokens: int) -> None:
     toks = [r["tokens"] for r in rows]
     fig = fc.ms_per_token_figure(rows)
     fc.add_trained_context_marker(fig, ctx_len)
-    chart(fig, tx.race_ms_caption(verdict, tries), key="race_ms")
+    chart(fig, tx.race_ms_caption(verdict, tries), key="race_ms", live=live)
 
     fig = fc.race_memory_figure(toks, [r["rwkv_bytes"] for r in rows], [r["gpt_bytes"] for r in rows])
     fc.add_trained_context_marker(fig, ctx_len)
     chart(fig, "the blue line is RWKV's [[state]]: flat, the same box after every token. The dashed line is the "
-               "transformer's [[KV cache]]: it grows by the same amount with every token read.", key="race_memory")
+               "transformer's [[KV cache]]: it grows by the same amount with every token read.", key="race_memory",
+          live=live)
 
     fig = fc.cumulative_time_figure(toks, [r["rwkv_total_s"] for r in rows], [r["gpt_total_s"] for r in rows])
     chart(fig, "the time to read the whole text so far, added up from the times above. A straight line means "
                "every token costs the same; a line that bends upwards means each token costs more than the one "
-               "before.", key="race_cumulative")
+               "before.", key="race_cumulative", live=live)
 
     st.subheader("Read the numbers")
     time_table, memory_table = tx.race_table_parts(tx.race_table(rows))  # two narrow tables: a phone sees every column
@@ -75,7 +77,7 @@ def live_part(runner, n: int, polling: bool) -> None:
         st.progress(min(1.0, frac), text=tx.race_progress_text(now.done, now.total, now.result is not None))
     if now.result is None:
         if now.partial is not None and now.partial.get("repeats", 0) >= 1:
-            draw_race(now.partial, n)
+            draw_race(now.partial, n, live=True)
         elif not now.running:
             text(tx.race_failed_text(now.error))
 

@@ -20,6 +20,10 @@ if request is not None and "write" not in st.query_params:  # the text was just 
     request, write_notes = None, []
 for note in write_notes:
     st.info(note, icon="🔗")
+if request is None:  # temperature or seed without write mean nothing: said once above, then gone from the link
+    for key in ("temperature", "seed"):
+        if key in st.query_params:
+            del st.query_params[key]
 # A switch, not an expander: its controls cost the page nothing until someone wants them.
 if st.toggle("✍️ Let it write: continue the text", value=request is not None, key="write_on"):
     ui.text("The model keeps going on its own. Each token it writes is read back in, exactly like your text. "

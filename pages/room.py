@@ -12,7 +12,7 @@ ui.page_header(
 views.inject_css()
 
 code = views.clean_code(st.query_params.get("room"))
-token = str(st.query_params.get("token") or "")
+token = views.presenter_key(code) if code else ""  # on a projector it leaves the address bar
 if not code:
     views.open_room_panel()
     st.stop()

@@ -757,6 +757,10 @@ def test_temperature_without_write_is_noted():
     assert not at.exception
     assert [e.value for e in at.info] == ["The link gives temperature and seed but not write (how many tokens to "
                                           "write), so the model does not write."]
+    # said once: the unused parameters leave the link, so the next run (any widget) does not repeat it
+    assert "temperature" not in at.query_params and "seed" not in at.query_params
+    at.run()
+    assert not at.exception and not at.info
 
 
 # ------------------------------------------------------------------ gaps found here, now closed

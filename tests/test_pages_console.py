@@ -39,7 +39,7 @@ def test_the_console_runs_clean_and_shows_the_first_views_notes(monkeypatch):
     assert data == json.loads(json.dumps(console.console_spec(talk)))
     assert [v["url"] for v in data["views"]] == [v.url(present=True) for v in talk.views]
     assert data["window"] == "rwkv-projector" and data["channel"] == "rwkv-explainer-talk"
-    assert any("12 views" in c.value or f"{len(talk.views)} views" in c.value for c in at.caption)
+    assert any(f"{len(talk.views)} views" in c.value for c in at.caption)
 
 
 def test_with_a_room_the_poll_views_carry_its_code_and_key(monkeypatch):

@@ -315,3 +315,38 @@ def test_the_views_examples_hold():
     import doctest
 
     assert doctest.testmod(views).failed == 0
+
+
+def test_projector_link_drops_the_key_from_the_address_but_keeps_presenting():
+    """The console sends the projector `/room?room=…&token=…&ask=…&present=1`: the room must not be able to read
+    the key off the screen, yet that window still asks, shows the tally and reveals."""
+    _, code, token = open_room_on_page()
+    q = a_question(2)
+    at = run_page("pages/room.py", {"room": code, "token": token, "ask": q.id, "present": "1"})
+    assert no_exceptions(at)
+    assert param(at, "token") is None and param(at, "room") == code  # gone from the address bar
+    assert store().room(code).question_id == q.id  # the link's question was asked with the key
+    assert token not in text_of(at)  # and no presenter link box on the projector
+    assert not [e for e in at.get("page_link") if "console" in str(e.proto)]
+    at.run()  # a refresh: the session still holds the key
+    assert no_exceptions(at)
+    at.button(key="room_reveal_button").click().run()
+    assert no_exceptions(at) and store().room(code).revealed
+
+
+def test_a_question_asked_again_starts_without_the_old_vote():
+    """Ask A, vote, ask B, ask A again (a presenter stepping back in the talk): the store cleared the votes, so the
+    phone must not say "Your vote" or claim "You got it!" for a vote that no longer counts."""
+    presenter, code, token = open_room_on_page()
+    qs = [q for q in questions.QUESTIONS if len(q.options) >= 2][:2]
+    ask(presenter, qs[0])
+    alice = phone(code)
+    vote_radio(alice, code, qs[0]).set_value(0).run()
+    assert "Your vote:" in text_of(alice) and store().tally(code, qs[0].id)[0] == 1
+    ask(presenter, qs[1])
+    ask(presenter, qs[0])
+    assert sum(store().tally(code, qs[0].id)) == 0
+    alice.run()  # the phone's next refresh
+    assert no_exceptions(alice)
+    assert "Your vote:" not in text_of(alice)
+    assert vote_radio(alice, code, qs[0]).value is None

@@ -244,3 +244,20 @@ def test_the_docstring_examples_hold():
 
     for module in (tk, console, slides):
         assert doctest.testmod(module).failed == 0, module.__name__
+
+
+@pytest.mark.parametrize("title_has, step_word", [("remembers the ball", "ball"), ("", "dog")])
+def test_what_the_notes_say_the_model_guesses_is_its_top_guess(title_has, step_word):
+    """The notes tell the presenter what to point at ("the top guess" is "ball"; "the model should guess dog"):
+    those are facts about the shipped model at the view's step, so they are checked against it, not trusted."""
+    from app import loaders
+
+    talk = load_talk()
+    views = [v for v in talk.views if v.page in ("read-along", "fading-memory") and step_word in v.notes
+             and title_has in v.title.lower() and "step" in dict(v.params)]
+    assert views, f"no view whose notes name {step_word!r}"
+    for view in views:
+        params = dict(view.params)
+        trace = loaders.rwkv_trace(tuple(loaders.encode(params["prompt"])))
+        step = int(params["step"]) - 1
+        assert trace.top_pieces[step][0].strip() == step_word, (view.title, trace.top_pieces[step][:3])

@@ -182,7 +182,7 @@ _TEMPLATE = r"""<!doctype html>
              clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
 </style>
 </head><body>
-<div id="bar" role="toolbar" aria-label="Talk controls">
+<div id="bar" role="group" aria-label="Talk controls">
   <button type="button" id="prev" data-testid="console-prev" title="Previous view (Page Up, ← or ↑)">◀ Previous</button>
   <button type="button" id="next" class="primary" data-testid="console-next" title="Next view (Page Down, → or ↓)">Next ▶</button>
   <button type="button" id="open" data-testid="console-open">Open the projector window</button>
@@ -319,6 +319,8 @@ _TEMPLATE = r"""<!doctype html>
     if (from === "me") {
       showOnProjector();
       if (channel) channel.postMessage({talk: talk.title, view: index});
+    } else if (projector()) {
+      showOnProjector();  // another tab moved the talk: the tab that opened the projector window moves it
     }
   }
   window.consoleGo = function (i) { go(i, "me"); };

@@ -146,8 +146,9 @@ class AppServer:
             if healthy(self.base_url):
                 return self
             time.sleep(0.2)
-        self.__exit__()
-        raise RuntimeError(f"the app server was not up after {HEALTH_TIMEOUT_S} s; its log: {self.log}")
+        timeout = RuntimeError(f"the app server was not up after {HEALTH_TIMEOUT_S} s; its log: {self.log}")
+        self.__exit__(RuntimeError, timeout, None)  # an error: the log is kept for the reader
+        raise timeout
 
     def __exit__(self, *exc) -> None:
         if self.proc and self.proc.poll() is None:

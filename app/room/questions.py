@@ -319,7 +319,7 @@ def _fastest_layer() -> Built:
     typical = [float(np.median(row)) for row in half_life_tokens(trace.decay)]
     fast, slow = int(np.argmin(typical)), int(np.argmax(typical))
     explanation = (f"Layer {fast + 1} forgets fastest: its typical memory channel fades to half in "
-                   f"{_tokens_words(typical[fast])} ({typical[fast]:.1f}). In layer {slow + 1}, the typical channel "
+                   f"{_tokens_words(typical[fast])}. In layer {slow + 1}, the typical channel "
                    f"takes {_tokens_words(typical[slow])}. The model learned these speeds in training. (Typical means "
                    "the middle channel of the layer.)")
     return _layer_options(len(typical)), Answer(

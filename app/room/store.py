@@ -286,12 +286,16 @@ class RoomStore:
                     f"needs version {SCHEMA_VERSION}. Point ${DATABASE_ENV} at a new database, or {fix}: rooms "
                     f"last only {ROOM_TTL.total_seconds() / 3600:g} hours anyway.")
 
-    def _live_row(self, conn, code: str, lock: bool = False):
-        """The room's row, or RoomNotFound / RoomExpired. `lock` keeps a presenter's change from slipping
-        in between a vote's check and its write (PostgreSQL; SQLite's write lock already does)."""
+    def _live_row(self, conn, code: str, lock: str | None = None):
+        """The room's row, or RoomNotFound / RoomExpired. `lock` (PostgreSQL; SQLite's write lock already
+        serialises): "share" for a vote, so a presenter's change cannot slip in between the vote's check and
+        its write; "update" for a presenter's change, so two at once queue instead of both holding a shared
+        lock and deadlocking on the upgrade, and votes wait and then see the new question."""
         query = sa.select(ROOMS).where(ROOMS.c.code == code)
-        if lock:
+        if lock == "share":
             query = query.with_for_update(read=True)
+        elif lock == "update":
+            query = query.with_for_update()
         row = conn.execute(query).first()
         if row is None:
             raise _not_found(code)
@@ -300,7 +304,7 @@ class RoomStore:
         return row
 
     def _presenter_row(self, conn, code: str, token: str | None):
-        row = self._live_row(conn, code, lock=True)
+        row = self._live_row(conn, code, lock="update")
         if not token or not hmac.compare_digest(row.token_sha256, token_hash(str(token))):
             raise NotPresenter("Only the presenter can do this. Open the room from the link you got when you "
                                "created it.")
@@ -374,7 +378,7 @@ class RoomStore:
         if option is None:
             raise VoteRejected("Pick one of the answers shown.")
         with self._write() as conn, conn.begin():
-            row = self._live_row(conn, code, lock=True)
+            row = self._live_row(conn, code, lock="share")
             if row.question_id is None:
                 raise VoteRejected("The presenter has not asked a question yet. Wait for it, then vote.")
             if row.question_id != question_id:
@@ -391,6 +395,19 @@ class RoomStore:
         return insert.on_conflict_do_update(
             index_elements=[VOTES.c.room_code, VOTES.c.question_id, VOTES.c.voter],
             set_={"option": insert.excluded.option, "voted_at": insert.excluded.voted_at})
+
+    def vote_of(self, code: str, voter: str, question_id: str) -> int | None:
+        """The option `voter` has counted for the question asked now, or None (no vote, or its votes were
+        cleared because the presenter asked another question meanwhile). A phone shows this, not what it
+        remembers, so a question asked again starts without a stale "your vote"."""
+        code = normalise_code(code)
+        with self.engine.connect() as conn:
+            row = self._live_row(conn, code)
+            if row.question_id != question_id:
+                return None
+            return conn.execute(sa.select(VOTES.c.option).where(
+                VOTES.c.room_code == code, VOTES.c.question_id == question_id,
+                VOTES.c.voter == str(voter or ""))).scalar()
 
     def tally(self, code: str, question_id: str) -> list[int]:
         """Votes per option of the question asked now, e.g. [3, 0, 5, 1, 0]. Raises VoteRejected for another

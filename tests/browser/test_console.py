@@ -107,3 +107,27 @@ def test_a_second_console_tab_stays_on_the_same_view(app_server, browser):
         assert mine.locator("#prev").is_enabled() and theirs.get_by_role("button", name="◀ Previous").is_enabled()
     finally:
         page.context.close()
+
+
+def test_moves_made_in_a_second_tab_reach_the_projector(app_server, browser):
+    """The tab that opened the projector window moves it when another console tab (a second screen) moves on."""
+    page = new_page(browser)
+    context = page.context
+    try:
+        page.goto(f"{app_server}/console")
+        wait_for_app(page)
+        mine = console_frame(page)
+        with context.expect_page() as popup_info:
+            mine.get_by_role("button", name="Open the projector window").click()
+        popup = popup_info.value
+        shows_view(popup, 0)
+        other = context.new_page()
+        other.goto(f"{app_server}/console")
+        wait_for_app(other)
+        theirs = console_frame(other)
+        theirs.get_by_role("button", name="Next ▶").click()
+        theirs.get_by_role("button", name="Next ▶").click()
+        mine.wait_for_function("() => document.body.dataset.view === '2'", timeout=10_000)
+        shows_view(popup, 2)
+    finally:
+        context.close()

@@ -13,7 +13,8 @@ from .conftest import PROJECTOR, StreamlitServer, new_page, stepper_frame, wait_
 
 pytestmark = pytest.mark.browser
 
-NON_DEFAULT_PAGES = ["read-along", "token-shift", "fading-memory", "cost-race", "at-scale", "caveats", "glossary"]
+NON_DEFAULT_PAGES = ["read-along", "token-shift", "fading-memory", "cost-race", "at-scale", "caveats", "glossary",
+                     "room", "join", "console"]
 PAGE_NOT_FOUND = "Page not found"
 
 
@@ -105,3 +106,27 @@ def test_without_presenter_mode_the_step_through_keeps_its_usual_size(app_server
         assert _min_font_px(frame)["chip"] < 20
     finally:
         page.context.close()
+
+
+def test_clicker_keys_still_step_after_a_click_on_a_chart_without_steps(app_server, browser):
+    """A presenter clicks a still chart (focus moves into its frame), then presses the clicker: the page's
+    step-through still moves."""
+    page = new_page(browser)
+    try:
+        page.goto(f"{app_server}/fading-memory?present=1")
+        wait_for_app(page)
+        frame = stepper_frame(page)
+        assert frame.evaluate("() => document.body.dataset.step") == "0"
+        still = next(f for f in page.frames if f != page.main_frame
+                     and f.evaluate("() => document.body.classList.contains('still')"))
+        still.locator('[data-testid="stepper-figure"]').first.wait_for()
+        still.locator("body").click(position={"x": 5, "y": 5})
+        assert still.evaluate("() => document.hasFocus()")
+        page.keyboard.press("PageDown")
+        frame.wait_for_function("() => document.body.dataset.step === '1'", timeout=5000)
+        page.keyboard.press("ArrowRight")
+        frame.wait_for_function("() => document.body.dataset.step === '2'", timeout=5000)
+        assert page.page_errors == []
+    finally:
+        page.context.close()
+

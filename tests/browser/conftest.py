@@ -176,6 +176,15 @@ def wait_for_still_charts(page, at_least: int, timeout_ms: int = APP_TIMEOUT_MS)
     return page.evaluate("() => (" + STILL_CHART_DIVS + ").length")
 
 
+def still_frames(page, at_least_charts: int = 1, timeout_ms: int = APP_TIMEOUT_MS) -> list:
+    """Every still-chart frame (ui.chart) as a `Frame`, once at least `at_least_charts` charts are drawn."""
+    wait_for_still_charts(page, at_least_charts, timeout_ms)
+    frames = [f for f in page.frames if f != page.main_frame
+              and f.evaluate("() => !!document.body && document.body.classList.contains('still')")]
+    assert frames, f"no still-chart frame on {page.url}"
+    return frames
+
+
 def stepper_frame(page, index: int = 0, timeout_ms: int = APP_TIMEOUT_MS):
     """The index-th stepper iframe (charts with steps, not a still chart) as a `Frame`, its first figure drawn."""
     page.wait_for_function(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import new_page, stepper_frame, wait_for_app, wait_for_still_charts
+from .conftest import new_page, stepper_frame, still_frames, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -47,10 +47,7 @@ def test_page_charts_save_png_and_svg(app_server, browser, path):
     try:
         page.goto(f"{app_server}/{path}")
         wait_for_app(page)
-        assert wait_for_still_charts(page, 2) >= 2
-        frames = [f for f in page.frames if f != page.main_frame
-                  and f.evaluate("() => document.body.classList.contains('still')")]
-        assert frames, "no still-chart frame"
+        frames = still_frames(page, 2)
         for frame in frames:
             name, svg = _download(page, frame, "svg")
             assert name.startswith("rwkv-explainer-") and name.endswith(".svg"), name

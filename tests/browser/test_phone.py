@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import PHONE, new_page, stepper_frame, wait_for_app
+from .conftest import PHONE, new_page, stepper_frame, still_frames, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -39,15 +39,7 @@ def test_charts_fit_a_phone_without_overlaps(app_server, browser, path):
         frame.wait_for_function("() => Array.from(document.querySelectorAll('.fig')).every(d => d.__ready)")
         figures = frame.evaluate(BOXES)
         assert figures
-        for i, fig in enumerate(figures):
-            assert not fig["modebar"], f"{path} chart {i}: Plotly's toolbar is drawn on a phone"
-            for part in fig["parts"]:
-                assert part["left"] >= -1 and part["right"] <= fig["width"] + 1, f"{path} chart {i}: {part} is cut off"
-                assert part["top"] >= -1 and part["bottom"] <= fig["height"] + 1, f"{path} chart {i}: {part} is cut off"
-            parts = fig["parts"]
-            for a in range(len(parts)):
-                for b in range(a + 1, len(parts)):
-                    assert not _overlap(parts[a], parts[b]), f"{path} chart {i}: {parts[a]} overlaps {parts[b]}"
+        _assert_fits(figures, path)
         frame_box = frame.frame_element().bounding_box()
         content = frame.evaluate("Math.ceil(document.body.getBoundingClientRect().height)")
         assert abs(frame_box["height"] - content) <= 12, f"blank gap or cut: frame {frame_box['height']} vs content {content}"
@@ -76,17 +68,11 @@ X_TICKS = """() => Array.from(document.querySelectorAll('[data-testid="stepper-f
 @pytest.mark.parametrize("path", ["fading-memory", "cost-race", "at-scale"])
 def test_page_charts_fit_a_phone(app_server, browser, path):
     """The charts drawn with ui.chart (half-lives, heatmaps, race and at-scale curves) at 390 px."""
-    from .conftest import STILL_CHART_DIVS, wait_for_still_charts
-
     page = new_page(browser, PHONE)
     try:
         page.goto(f"{app_server}/{path}")
         wait_for_app(page)
-        assert wait_for_still_charts(page, 2) >= 2
-        frames = [f for f in page.frames if f != page.main_frame
-                  and f.evaluate("() => document.body.classList.contains('still')")]
-        assert frames and STILL_CHART_DIVS
-        for n, frame in enumerate(frames):
+        for n, frame in enumerate(still_frames(page, 2)):
             _assert_fits(frame.evaluate(BOXES), f"{path} frame {n}")
             for i, ticks in enumerate(frame.evaluate(X_TICKS)):
                 for a, b in zip(ticks, ticks[1:]):

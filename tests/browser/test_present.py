@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import PROJECTOR, StreamlitServer, new_page, stepper_frame, wait_for_app
+from .conftest import PROJECTOR, StreamlitServer, new_page, stepper_frame, still_frames, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -117,9 +117,7 @@ def test_clicker_keys_still_step_after_a_click_on_a_chart_without_steps(app_serv
         wait_for_app(page)
         frame = stepper_frame(page)
         assert frame.evaluate("() => document.body.dataset.step") == "0"
-        still = next(f for f in page.frames if f != page.main_frame
-                     and f.evaluate("() => document.body.classList.contains('still')"))
-        still.locator('[data-testid="stepper-figure"]').first.wait_for()
+        still = still_frames(page)[0]
         still.locator("body").click(position={"x": 5, "y": 5})
         assert still.evaluate("() => document.hasFocus()")
         page.keyboard.press("PageDown")

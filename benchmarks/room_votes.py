@@ -13,11 +13,12 @@ What it does, all over loopback with Streamlit's own protocol (benchmarks/st_cli
    (`@st.fragment(run_every=1.5)`): a fragment rerun every interval the server asked for, reading the votes
    off the tally chart it gets back.
 3. N participant sessions open `/join?room=CODE` (spread over `--join-ramp` seconds), and while in the room
-   send the question fragment's own refresh (every 2 s), as each phone's browser would. Then each votes at a
-   random moment within `--within` seconds: the widget change a tap sends (a fragment rerun of the question
-   fragment). Every `--change-every`-th participant changes its vote once, a second later.
+   send the watcher fragment's own refresh (every 2 s), as each phone's browser would. Then each votes at a
+   random moment within `--within` seconds: the widget change a tap sends (a page rerun). Every `--change-every`-th participant changes its vote once, a second later.
 4. Reports vote latency (tap -> the run that shows "Your vote" finished) p50/p95/max, votes counted by the
    store, the time from the last vote counted until a presenter refresh showed all N, errors.
+5. Then the presenter reveals the answer and, for `--after-reveal` seconds, the phones keep refreshing with
+   the answer on screen: their refresh p95 and the server's CPU meanwhile (the revealed chart is cached).
 
 Targets (printed, never asserted): all counted, the tally within 3 s, vote p95 <= 1 s.
 The last line is `RESULT {...}` (JSON). Bounded: at most 400 sessions, every run times out (`--timeout`),
@@ -40,6 +41,7 @@ from dataclasses import dataclass, field
 from streamlit.proto.ClientState_pb2 import ClientState
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
+from benchmarks.page_cpu import server_cpu_s, server_pid
 from benchmarks.room_load import percentile, single_server
 from benchmarks.st_client import RunResult, StreamlitSession
 
@@ -98,7 +100,7 @@ class RoomSession(StreamlitSession):
         return await self._run(cs, expect_page=None)
 
     async def choose(self, key: str, label: str, fragment_id: str) -> RunResult:
-        """Tap the radio option `label` of the radio with user key `key`, inside fragment `fragment_id`."""
+        """Tap the radio option `label` of the radio with user key `key`; `fragment_id` "" reruns the whole page."""
         wid, _ = self.radios[key]
         entry = self._widgets.get(wid)
         state = entry[0] if entry else WidgetState(id=wid)
@@ -139,6 +141,8 @@ class Stats:
     voted: int = 0  # participants whose last vote run showed their vote
     last_vote_done: float | None = None
     tally_seen: list[tuple[float, int]] = field(default_factory=list)  # (monotonic time, votes on the chart)
+    revealed_at: float | None = None  # when the presenter's Reveal run finished
+    after_reveal_s: list[float] = field(default_factory=list)  # phones' refreshes once the answer shows
 
 
 def _problem(r: RunResult) -> str | None:
@@ -204,10 +208,12 @@ async def participant(i: int, url: str, code: str, t_join: float, t_vote: float,
         async def refresh():  # the phone's browser: the question fragment every `interval` seconds
             await asyncio.sleep(rng.random() * interval)
             while not stop.is_set():
-                async with s.lock:
-                    rr = await s.fragment_rerun(fragment)
+                async with s.lock:  # the fragment the page registered last (a page rerun registers it anew)
+                    rr = await s.fragment_rerun(next(reversed(s.fragments)))
                 if rr.error:
                     stats.errors.append(f"p{i} refresh: {rr.error}")
+                elif stats.revealed_at is not None and time.monotonic() - rr.seconds >= stats.revealed_at:
+                    stats.after_reveal_s.append(rr.seconds)
                 else:
                     stats.refresh_s.append(rr.seconds)
                 await asyncio.sleep(interval)
@@ -221,7 +227,7 @@ async def participant(i: int, url: str, code: str, t_join: float, t_vote: float,
         for n, choice in enumerate(choices):
             await asyncio.sleep(max(0.0, t_vote + n * 1.0 - time.monotonic()))
             async with s.lock:
-                rv = await s.choose(key, options[choice], fragment)
+                rv = await s.choose(key, options[choice], "")  # the radio is on the page: a tap reruns the page
             if rv.error:
                 stats.errors.append(f"p{i} vote: {rv.error}")
                 return
@@ -285,6 +291,19 @@ async def run(args, url: str, store_url: str | None) -> dict:
         elif finished == len(tasks):
             break
     timed_out = time.monotonic() >= deadline
+    cpu_after = None
+    if args.after_reveal > 0 and tally_s is not None:
+        # The answer shows on every phone, which keeps refreshing every 2 s: what does that cost the server?
+        async with presenter.lock:
+            r = await presenter.press("room_reveal_button")
+        if r.error:
+            stats.errors.append(f"presenter reveal: {r.error}")
+        else:
+            stats.revealed_at = time.monotonic()
+            cpu0 = server_cpu_s(args.server_pid) if args.server_pid else None
+            await asyncio.sleep(args.after_reveal)
+            if cpu0 is not None:
+                cpu_after = (server_cpu_s(args.server_pid) - cpu0) / args.after_reveal
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
     watcher.cancel()
@@ -308,6 +327,9 @@ async def run(args, url: str, store_url: str | None) -> dict:
           f"on the presenter's tally at the end: {shown}")
     print(f"  last vote counted -> presenter's tally shows all: "
           f"{'%.2f s' % tally_s if tally_s is not None else 'never' + (' (deadline)' if timed_out else '')}")
+    if stats.revealed_at is not None:
+        busy = f"; server busy {100 * cpu_after:.0f}% of one core" if cpu_after is not None else ""
+        print(f"  after the reveal, {args.after_reveal:g} s: phone refresh {fmt(stats.after_reveal_s)}{busy}")
     print(f"  errors: {len(stats.errors)}")
     for e in stats.errors[:5]:
         print(f"    e.g. {e[:200]}")
@@ -324,6 +346,9 @@ async def run(args, url: str, store_url: str | None) -> dict:
         "vote_max_s": round(max(stats.vote_s), 3) if stats.vote_s else None,
         "tally_all_s": round(tally_s, 2) if tally_s is not None else None,
         "refresh_p95_s": round(percentile(stats.refresh_s, 95), 3) if stats.refresh_s else None,
+        "after_reveal_refresh_p95_s": (round(percentile(stats.after_reveal_s, 95), 3)
+                                       if stats.after_reveal_s else None),
+        "after_reveal_server_cores": round(cpu_after, 2) if cpu_after is not None else None,
         "errors": len(stats.errors),
     }
 
@@ -339,6 +364,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--store-url", help="with --url: its room store's database URL, to count the votes there")
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds one run may take (default 60)")
     ap.add_argument("--deadline", type=float, default=180.0, help="seconds the whole room may take (default 180)")
+    ap.add_argument("--after-reveal", type=float, default=10.0,
+                    help="then reveal, and measure the phones' refreshes for this many seconds (0: skip; default 10)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     if not 1 <= args.sessions <= MAX_SESSIONS:
@@ -352,6 +379,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    args.server_pid = None  # set when this benchmark starts the server (its CPU is read from /proc)
     if args.url:
         result = asyncio.run(run(args, args.url.rstrip("/"), args.store_url))
     else:
@@ -360,6 +388,7 @@ def main(argv=None) -> int:
         os.environ.pop("RWKV_EXPLAINER_DATABASE_URL", None)
         store_url = "sqlite:///" + os.path.join(data, "rooms.sqlite3")
         with single_server(["-m", "app.serve"], []) as url:
+            args.server_pid = server_pid(url)
             print(f"app at {url} (python -m app.serve), room store {store_url}", flush=True)
             result = asyncio.run(run(args, url, store_url))
     print("RESULT " + json.dumps(result), flush=True)

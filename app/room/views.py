@@ -448,9 +448,28 @@ def _reveal(code: str, token: str, question_id: str) -> None:
         st.session_state["room_reveal_problem"] = exc
 
 
-@st.fragment(run_every=PARTICIPANT_REFRESH_S)
 def participant_live(code: str) -> None:
-    """A phone's view of the room: the current question and a vote, or the reveal."""
+    """A phone's view of the room, drawn by the page run, and a small watcher that redraws it only when the
+    presenter asks or reveals: with the answer on 200 phones, each 2 s refresh is one room read, not the
+    whole reveal sent again."""
+    participant_watch(code, participant_view(code))
+
+
+@st.fragment(run_every=PARTICIPANT_REFRESH_S)
+def participant_watch(code: str, drawn: tuple | None) -> None:
+    """Every 2 s: has the room moved on from what this phone shows (`drawn`: question id, revealed)?"""
+    try:
+        room = room_store().room(code)
+        now = (room.question_id, room.revealed)
+    except Exception:  # the page run says what went wrong, in plain words
+        now = None
+    if now != drawn:
+        st.rerun()
+
+
+def participant_view(code: str) -> tuple | None:
+    """The current question and a vote, or the reveal. Returns what it drew: (question id, revealed), or None
+    when it could only show a message."""
     voter = voter_id()
     sent: dict = st.session_state.setdefault("room_sent", {})  # (code, question id) -> option index the store took
     shown = st.session_state.get("room_shown")  # (code, question id) drawn last time
@@ -472,12 +491,13 @@ def participant_live(code: str) -> None:
     room = store_call("room", code)
     if room is None:
         st.session_state.pop("room_shown", None)
-        return
+        return None
+    drawn = (room.question_id, room.revealed)
     question = question_or_none(room.question_id)
     if question is None:
         st.session_state.pop("room_shown", None)
         st.info("You are in! Wait for the presenter to ask a question. It shows up here by itself.", icon="⏳")
-        return
+        return drawn
     here = (code, question.id)
     if shown and shown != here and shown[0] == code and not refused:
         st.info("The presenter moved on to a new question.", icon="➡️")
@@ -485,7 +505,7 @@ def participant_live(code: str) -> None:
     show_prompt(question)
     options = options_of(question)
     if options is None:
-        return
+        return drawn
     # What the store counted, not what this phone remembers: if the presenter moved on and came back to this
     # question, its votes were cleared, and "your vote" must go too.
     counted = store_call("vote_of", code, voter, question.id)
@@ -498,7 +518,7 @@ def participant_live(code: str) -> None:
         counts = store_call("tally", code, question.id)
         if counts is not None:
             reveal_view(question, counts, my_vote=mine)
-        return
+        return drawn
     widget = _vote_key(*here)
     if widget in st.session_state and st.session_state[widget] != mine:
         st.session_state[widget] = mine
@@ -510,6 +530,7 @@ def participant_live(code: str) -> None:
     else:
         st.markdown(f"**Your vote:** {user_text(options[mine], limit=200)}. "
                     "You can change it until the answer is shown.")
+    return drawn
 
 
 def markdown_literal(text: str) -> str:

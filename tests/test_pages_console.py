@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import html
 import json
-import re
 
 from app.present import console
-from app.present.talk import TALK_ENV, Talk, View, load_talk
+from app.present.talk import TALK_ENV, load_talk
 from tests.app_helpers import no_exceptions, run_page
+from tests.test_present_console import _TALK_RE
 
 PAGE = "pages/console.py"
-_TALK_RE = re.compile(r'<script type="application/json" id="talk">(.*?)</script>', re.S)
 
 
 def console_srcdoc(at) -> str:
@@ -88,22 +87,3 @@ def test_a_talk_from_the_environment_is_the_one_shown(monkeypatch, tmp_path):
     at = run_page(PAGE)
     assert no_exceptions(at)
     assert [v["title"] for v in embedded_talk(at)["views"]] == ["Only one"]
-
-
-def test_the_component_never_puts_talk_text_into_html_unescaped():
-    evil = '</script><img src=x onerror=alert(1)>'
-    talk = Talk("T", (View(evil, "glossary", (), evil, 1.0), View("B & C", "caveats", (), "two", 1.0)))
-    page = console.console_html(talk)
-    assert evil not in page
-    assert "<img" not in page
-    data = json.loads(_TALK_RE.search(page).group(1))
-    assert data["views"][0]["title"] == evil and data["views"][0]["notes"] == evil
-
-
-def test_console_params_are_read_strictly():
-    parse = console.parse_console_params
-    assert parse({}, 12) == console.ConsoleParams()
-    assert parse({"view": ["2", "5"]}, 12).start == 4  # the last of a repeated key, as st.query_params does
-    assert parse({"view": "0"}, 12).start == 0
-    assert parse({"token": "abc"}, 12).token is None  # a key without its room means nothing
-    assert parse({"room": "K7QX", "token": "a" * 200}, 12).token is None

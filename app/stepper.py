@@ -265,7 +265,9 @@ _TEMPLATE = r"""<!doctype html>
           if (t.name && String(t.name).length > 26) t.name = wrapText(t.name, 26).join("<br>");
         });
       }
-      Plotly.newPlot(d, fig.data, layout, {displaylogo: false, responsive: true, displayModeBar: !NARROW,
+      // No toolbar on a phone (it covers the title) or a projector (clutter on a slide; the page's own
+      // ⬇ PNG / ⬇ SVG buttons are there outside presenter mode).
+      Plotly.newPlot(d, fig.data, layout, {displaylogo: false, responsive: true, displayModeBar: !NARROW && !PRESENT,
         toImageButtonOptions: {format: "png", scale: 2}}).then(function () {
           return Plotly.addFrames(d, fig.frames || []);
         }).then(function () { d.__ready = true; showFrame(d, step); });

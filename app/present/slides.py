@@ -90,7 +90,9 @@ def poll_card_html(view: View) -> str:
     except (ImportError, KeyError):
         pass
     items = "".join(f"<li>{html.escape(str(o))}</li>" for o in options)
-    return _CARD.replace("__TITLE__", html.escape(view.title)).replace("__PROMPT__", html.escape(prompt)) \
+    title = re.sub(r"^\s*(live\s+)?poll\s*[:·-]\s*", "", view.title, flags=re.I) or view.title  # "Live poll · …" says it
+    title = title[:1].upper() + title[1:]
+    return _CARD.replace("__TITLE__", html.escape(title)).replace("__PROMPT__", html.escape(prompt)) \
         .replace("__OPTIONS__", f"<ol>{items}</ol>" if items else "")
 
 

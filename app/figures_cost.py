@@ -151,6 +151,17 @@ def add_trained_context_marker(fig, ctx_len: int, label: str = "transformer's tr
     return fig
 
 
+def race_figures(rows: list[dict], ctx_len: int) -> tuple:
+    """The cost race's three charts from one set of rows (`model.race.race_rows`): time per token, memory held,
+    total time; the first two marked where the transformer leaves its trained length."""
+    toks = [r["tokens"] for r in rows]
+    ms = add_trained_context_marker(ms_per_token_figure(rows), ctx_len)
+    memory = add_trained_context_marker(
+        race_memory_figure(toks, [r["rwkv_bytes"] for r in rows], [r["gpt_bytes"] for r in rows]), ctx_len)
+    total = cumulative_time_figure(toks, [r["rwkv_total_s"] for r in rows], [r["gpt_total_s"] for r in rows])
+    return ms, memory, total
+
+
 # ------------------------------------------------------------------ computed: at scale
 
 

@@ -30,7 +30,19 @@ def preload() -> None:
     loaders.require_models()
     ids = tuple(prepare_prompt(DEFAULT_PROMPT, loaders.encode).ids)
     views.read_along(ids, ("prompt",) * len(ids))
+    warm_race_charts()
     start_cost_race_if_none_kept()
+
+
+def warm_race_charts() -> None:
+    """Build the kept race's charts once: Plotly loads its chart code on first use (~0.5 s), which would
+    otherwise land on the first visitor of the Cost race page."""
+    from app import figures_cost, race_cache, stepper
+    from model import race
+
+    result = race_cache.runner().snapshot(race_cache.STANDARD_TOKENS).result
+    if result is not None:
+        stepper.prepare_still(list(figures_cost.race_figures(race.race_rows(result), result["config"]["gpt"]["ctx_len"])))
 
 
 def start_cost_race_if_none_kept() -> None:

@@ -42,22 +42,14 @@ def draw_race(result: dict, n_tokens: int, live: bool = False) -> None:
     text(tx.race_headline(last))
     text(tx.race_verdict(verdict))
 
-    ctx_len = result["config"]["gpt"]["ctx_len"]
-    toks = [r["tokens"] for r in rows]
-    fig = fc.ms_per_token_figure(rows)
-    fc.add_trained_context_marker(fig, ctx_len)
-    chart(fig, tx.race_ms_caption(verdict, tries), key="race_ms", live=live)
-
-    fig = fc.race_memory_figure(toks, [r["rwkv_bytes"] for r in rows], [r["gpt_bytes"] for r in rows])
-    fc.add_trained_context_marker(fig, ctx_len)
-    chart(fig, "the blue line is RWKV's [[state]]: flat, the same box after every token. The dashed line is the "
-               "transformer's [[KV cache]]: it grows by the same amount with every token read.", key="race_memory",
-          live=live)
-
-    fig = fc.cumulative_time_figure(toks, [r["rwkv_total_s"] for r in rows], [r["gpt_total_s"] for r in rows])
-    chart(fig, "the time to read the whole text so far, added up from the times above. A straight line means "
-               "every token costs the same; a line that bends upwards means each token costs more than the one "
-               "before.", key="race_cumulative", live=live)
+    ms_fig, memory_fig, total_fig = fc.race_figures(rows, result["config"]["gpt"]["ctx_len"])
+    chart(ms_fig, tx.race_ms_caption(verdict, tries), key="race_ms", live=live)
+    chart(memory_fig, "the blue line is RWKV's [[state]]: flat, the same box after every token. The dashed line is "
+                      "the transformer's [[KV cache]]: it grows by the same amount with every token read.",
+          key="race_memory", live=live)
+    chart(total_fig, "the time to read the whole text so far, added up from the times above. A straight line means "
+                     "every token costs the same; a line that bends upwards means each token costs more than the one "
+                     "before.", key="race_cumulative", live=live)
 
     st.subheader("Read the numbers")
     time_table, memory_table = tx.race_table_parts(tx.race_table(rows))  # two narrow tables: a phone sees every column

@@ -88,3 +88,18 @@ def test_labels():
     assert not hasattr(fc, "bytes_label") and not hasattr(fc, "count_label")
     assert not hasattr(fc, "memory_held_figure")  # renamed race_memory_figure (app.figures has its own)
     assert fc.tokens_label(1024) == "1K" and fc.tokens_label(1 << 20) == "1M" and fc.tokens_label(300) == "300"
+
+
+def test_race_figures_are_the_three_charts_of_one_set_of_rows():
+    from model.race import race_rows
+    from tests.test_race import synthetic_race
+
+    rows = race_rows(synthetic_race([1, 64, 256], lambda n: 1.0, lambda n: 1.0 + n / 64, repeats=5, spread=0.1))
+    ms, memory, total = fc.race_figures(rows, ctx_len=128)
+    tokens = [r["tokens"] for r in rows]
+    for fig in (ms, memory, total):
+        assert all(list(trace.x) == tokens for trace in fig.data)
+    for fig in (ms, memory):  # the transformer's trained length is marked where it applies
+        assert [s.x0 for s in fig.layout.shapes] == [128]
+    assert not total.layout.shapes
+    assert [round(y, 6) for y in total.data[1].y] == [round(r["gpt_total_s"], 6) for r in rows]

@@ -303,7 +303,8 @@ def race_runs_note(min_gap_s: float) -> str:
     return (f"Deep link: add `?tokens=N` ({RACE_MIN} to {RACE_MAX:,}) to this page's address. The server races every "
             "length offered here when it starts, in the background, and keeps the last race per machine in its data "
             "folder (`$RWKV_EXPLAINER_DATA`, by default `~/.cache/rwkv-explainer/race.json`), so the page never waits "
-            "for a race. Races run one at a time (one per server process; processes sharing the folder take turns); "
+            "for a race (with one kept, the server's fresh race starts 20 s after the page's first visit, so that visit "
+            "has the computer to itself). Races run one at a time (one per server process; processes sharing the folder take turns); "
             f"*Measure again* starts a fresh one at most every {min_gap_s:.0f} s for each length. Another length, "
             "from a link, is raced on its first visit.")
 

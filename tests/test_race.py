@@ -347,6 +347,29 @@ def test_stored_result_is_shown_at_once_while_a_fresh_race_runs(tmp_path):
     assert fresh["machine"]["unix_time"] > 50.0 and not runner.snapshot(2048).running
 
 
+def test_with_a_race_kept_the_refresh_waits_so_the_first_visit_has_the_cores(tmp_path):
+    """The first visitor (often the presenter) sets off the refresh; it starts `refresh_delay_s` later, while
+    the kept race is on screen. With nothing kept, the race starts at once (there is nothing to show)."""
+    import time
+
+    stored = synthetic_race(list(race.GRID), lambda n: 1.5, lambda n: 1.5 + n / 1000, unix_time=50.0)
+    key = race.machine_key({**MACHINE, "torch_threads": 1})
+    RaceStore(tmp_path / "kept").save(key, 8192, stored)
+    fake = FakeRaces()
+    runner = RaceRunner(store=RaceStore(tmp_path / "kept"), measure=fake, machine=MACHINE, refresh_delay_s=0.5)
+    assert runner.ensure_started()
+    time.sleep(0.2)
+    assert fake.calls == [] and not runner.snapshot(8192).running and runner.snapshot(8192).result == stored
+    assert fake.entered.wait(30) and fake.calls == [8192]  # then it runs
+    assert runner.wait(30)
+
+    empty = FakeRaces()
+    fresh = RaceRunner(store=RaceStore(tmp_path / "empty"), measure=empty, machine=MACHINE, refresh_delay_s=60)
+    fresh.ensure_started()
+    assert empty.entered.wait(30) and empty.calls == [8192]  # nothing kept: no waiting
+    assert fresh.wait(30)
+
+
 def test_one_race_at_a_time_and_other_lengths_wait_their_turn(tmp_path):
     fake = FakeRaces(hold=True)
     runner = make_runner(tmp_path, fake, standard=8192)

@@ -340,6 +340,19 @@ def assert_presenter(at, q, page: str) -> None:
         assert at.query_params.get("embed") == q["embed"], at.query_params
 
 
+def open_link(page: str, q: dict):
+    """Open `page` with the link's parameters `q`: it ran, presenter mode is as the link says. Returns the
+    AppTest and the notes the page may show (the presenter note when the link's `present` was odd)."""
+    describe(q)
+    at = run_page(page, q)
+    assert_page_ran(at, q)
+    notes = Notes()
+    assert_presenter(at, q, page)
+    if present_expectation(q)[1]:
+        notes.may(GAP_PRESENT)
+    return at, notes
+
+
 def describe(q: dict) -> None:
     """Label the example for `--hypothesis-show-statistics` (what kinds of odd input the run covered)."""
     prompt = last(q.get("prompt"))
@@ -447,13 +460,7 @@ READING = ["pages/read_along.py", "pages/token_shift.py", "pages/fading_memory.p
 @example(page="pages/read_along.py", q={"write": "9" * 5000, "temperature": "nan", "seed": "-1"})
 @example(page="pages/token_shift.py", q={"write": "banana", "temperature": "<b>"})
 def test_reading_pages_answer_any_link(page, q):
-    describe(q)
-    at = run_page(page, q)
-    assert_page_ran(at, q)
-    notes = Notes()
-    assert_presenter(at, q, page)
-    if present_expectation(q)[1]:
-        notes.may(GAP_PRESENT)
+    at, notes = open_link(page, q)
     for key in ("prompt", "step"):
         if repeated(q.get(key)):
             notes.may(REPEATED_NOTE)
@@ -515,13 +522,7 @@ def test_reading_pages_answer_any_link(page, q):
 @example(q={"tokens": ["512", "abc"], "present": "yes", "embed": "true"})
 @example(q={"tokens": "4096", "step": "3"})
 def test_cost_race_answers_any_link(quick_race, q):
-    describe(q)
-    at = run_page("pages/cost_race.py", q)
-    assert_page_ran(at, q)
-    notes = Notes()
-    assert_presenter(at, q, "cost_race")
-    if present_expectation(q)[1]:
-        notes.may(GAP_PRESENT)
+    at, notes = open_link("pages/cost_race.py", q)
     if repeated(q.get("tokens")):
         notes.need(REPEATED_NOTE)
     raw = last(q.get("tokens"))
@@ -543,13 +544,7 @@ def test_cost_race_answers_any_link(quick_race, q):
 @example(q={"size": "<script>", "context": "-" + "9" * 5000, "gqa": "", "embed": "true"})
 @example(q={"size": "14B", "context": " 1048576 ", "gqa": "ON"})
 def test_at_scale_answers_any_link(q):
-    describe(q)
-    at = run_page("pages/at_scale.py", q)
-    assert_page_ran(at, q)
-    notes = Notes()
-    assert_presenter(at, q, "at_scale")
-    if present_expectation(q)[1]:
-        notes.may(GAP_PRESENT)
+    at, notes = open_link("pages/at_scale.py", q)
     size, context, gqa = tx.AT_SCALE_DEFAULT_SIZE, tx.AT_SCALE_DEFAULT_CONTEXT, False
     raw = last(q.get("size"))
     if raw not in (None, ""):
@@ -586,13 +581,7 @@ def test_at_scale_answers_any_link(q):
 @given(page=st.sampled_from(["pages/start.py", "pages/caveats.py", "pages/glossary.py"]), q=st.builds(dict).flatmap(common))
 @example(page="pages/glossary.py", q={"present": "yes", "embed": "nonsense", "prompt": "<script>"})
 def test_other_pages_answer_any_link(page, q):
-    describe(q)
-    at = run_page(page, q)
-    assert_page_ran(at, q)
-    notes = Notes()
-    assert_presenter(at, q, page)
-    if present_expectation(q)[1]:
-        notes.may(GAP_PRESENT)
+    at, notes = open_link(page, q)
     notes.check(at, q)
 
 

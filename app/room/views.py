@@ -46,7 +46,7 @@ from app.escape import user_text
 from app.theme import FONT, OKABE_ITO, base_layout
 
 from . import questions as bank
-from .store import RoomError, RoomStore, open_store
+from .store import ROOM_TTL, RoomError, RoomStore, open_store
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +204,7 @@ def tally_figure(options: Sequence[str], counts: Sequence[int], correct: Sequenc
     return fig
 
 
-@st.cache_resource(max_entries=256, ttl=12 * 3600, show_spinner=False)
+@st.cache_resource(max_entries=256, ttl=ROOM_TTL, show_spinner=False)
 def revealed_chart(options: tuple[str, ...], counts: tuple[int, ...], correct: tuple[int, ...], font_size: int):
     """The revealed tally, prepared once and shared: after the reveal every phone redraws it every 2 s, and the
     votes can no longer change, so each of those runs is a cache hit (a ~20 ms build otherwise)."""

@@ -12,6 +12,7 @@ Example:
 """
 from __future__ import annotations
 
+import functools
 import html
 import re
 
@@ -111,6 +112,7 @@ def definition(term: str) -> str:
     return TERMS[_LOOKUP[key]]
 
 
+@functools.lru_cache(maxsize=2048)  # pure; pages ask for the same few texts on every run
 def with_tooltips(markdown: str) -> str:
     """Escape `<`, `>`, `&` in the text, then turn [[term]] / [[shown|term]] into a definition that hover,
     tap, click and keyboard all reach (no JavaScript):

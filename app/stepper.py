@@ -11,6 +11,7 @@ Example (in a page):
 """
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 
@@ -132,6 +133,7 @@ def prepare_still(figures: list, columns: int = 1) -> PreparedStepper:
 PRESENTER_EXTRA_FIGURE_HEIGHT = 40  # room for 20 px axis titles under each chart (projectorSizes)
 
 
+@functools.lru_cache(maxsize=512)  # a room asks for the same few views again and again
 def stepper_html(prepared: PreparedStepper, start: int = 0, plotly_src: str = PLOTLY_JS_URL, present: bool = False) -> str:
     """The iframe's page. `present`: projector sizes (every text at least 20 px, charts included)."""
     start = max(0, min(int(start), prepared.n_steps - 1)) if prepared.n_steps else 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from . import figures, loaders
+from . import figures, loaders, texts
 from .stepper import PreparedStepper, prepare, prepare_still
 from .steps import cost_notes, fading_notes, kv_cache_bytes_after_each, read_along_summaries, token_shift_notes
 
@@ -66,6 +66,12 @@ def teaser(words: tuple[str, ...]) -> PreparedStepper:
 def half_lives(_decay) -> PreparedStepper:
     """Every channel's half-life (a property of the model, the same for every text)."""
     return prepare_still([figures.half_life_figure(_decay)])
+
+
+@st.cache_resource(max_entries=1, show_spinner=False)
+def memory_facts(_decay, _bonus) -> dict:
+    """`app.texts.memory_facts` of the model's decay and bonus (the same for every text), computed once."""
+    return texts.memory_facts(_decay, _bonus)
 
 
 @st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)

@@ -3,9 +3,11 @@
     python -m benchmarks.page_cpu [--runs 20]
 
 One quiet client (benchmarks/st_client.py) on one app server (`python -m app.serve`), then on a
-one-widget Streamlit page served the same way (the framework's floor). For each reading page it
-measures the server process's CPU (from /proc) for: a rerun with the text cached, and a rerun with a
-new ~25-token text (trace + figures + page). Prints one line per measurement and a last `RESULT` line.
+one-widget Streamlit page served the same way (the framework's floor), then on read-along's layout
+written as plain Streamlit calls with constant data (benchmarks/layout_floor_app.py: what Streamlit
+itself costs for a page of that shape, so `read_along_over_layout` is what the app's code adds).
+For each reading page it measures the server process's CPU (from /proc) for: a rerun with the text
+cached, and a rerun with a new ~25-token text (trace + figures + page). Prints one line per measurement and a last `RESULT` line.
 Loopback only; stops its servers on exit.
 """
 from __future__ import annotations
@@ -91,9 +93,15 @@ def main(argv=None) -> int:
             floor, _ = asyncio.run(measure(url, server_pid(url), "", args.runs, False, 0))
     result["floor_ms"] = round(floor, 1)
     print(f"{'floor':14s} one st.text_input, same client, same .streamlit options: {floor:6.1f} ms CPU per run")
+    layout_app = Path(__file__).with_name("layout_floor_app.py")
+    with single_server(["-m", "streamlit", "run", str(layout_app)], []) as url:
+        layout, _ = asyncio.run(measure(url, server_pid(url), "", args.runs, False, 0))
+    result["layout_floor_ms"] = round(layout, 1)
+    print(f"{'layout floor':14s} read-along's elements as plain Streamlit calls, constant data: {layout:6.1f} ms CPU per run")
     for page in READING_PAGES:
         key = page.replace("-", "_")
         result[f"{key}_over_floor"] = round(result[f"{key}_cached_ms"] / floor, 2)
+    result["read_along_over_layout"] = round(result["read_along_cached_ms"] / layout, 2)
     print("RESULT " + " ".join(f"{k}={v}" for k, v in result.items()))
     return 0
 

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from app import figures, loaders, stepper, ui, views
-from app.texts import EQ, RWKV_PAPER, bonus_summary, fading_summary, memory_facts
+from app.texts import EQ, RWKV_PAPER, bonus_summary, fading_summary
 from app.reading import reading_context
 
 ui.page_header(
@@ -19,7 +19,7 @@ trace = loaders.rwkv_trace(ctx.ids)
 ui.chart(views.half_lives(trace.decay), "one dot per memory channel, placed at its half-life in tokens. Each row "
          "is a [[layer]]. The axis has a [[log scale]]: each grid line is ten times longer than the one before.",
          name="Chart: every memory channel's half-life")
-facts = memory_facts(trace.decay, trace.bonus)  # computed from the shipped model, never typed
+facts = views.memory_facts(trace.decay, trace.bonus)  # computed from the shipped model, never typed
 ui.text(fading_summary(facts))
 
 n_layers = min(trace.memory.shape[1], loaders.gpt_model().cfg.n_layer)

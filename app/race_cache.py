@@ -5,13 +5,16 @@
   Keyed by `model.race.machine_key` (CPU, cores, threads, torch version). Only complete races that reach
   their length are kept; a missing, unreadable or corrupt file is an empty store, and a folder that
   cannot be written leaves the results in memory only.
-- `RaceRunner`: races run in a daemon thread, one at a time (a lock, shared by every visitor of the
+- `RaceRunner`: races are driven from a daemon thread, one at a time (a lock, shared by every visitor of the
   process), in the order asked; the page never waits for one. `ensure_started()` starts the server-start
   race once per process; `request(n)` asks for a race of n tokens when nothing shown covers it, or a
   fresh one ("Measure again", at most one every `min_gap_s` per length); `snapshot(n)` says what to show:
   the latest complete result covering n, and the race in progress (rounds done, its partial result).
   Processes that share the data folder (room mode) race one after another (a lock file), and one that
   waited takes the result another stored meanwhile instead of racing again.
+- `measure_in_worker`: the runner's default race runs in a process of its own (`python -m app.race_cache`,
+  at a lower OS priority), so it never holds the server's interpreter lock while pages run, and page runs
+  never disturb its timings; it reports each round as a JSON line.
 - `runner()`: the process's one runner; `start_background()` is what `python -m app.serve` can call
   before the server opens, so the first visitor finds a fresh race already running or done.
 
@@ -31,6 +34,8 @@ import json
 import logging
 import math
 import os
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -214,17 +219,111 @@ def race_models():
     return rwkv, gpt, tok, label
 
 
-def measure(n: int, progress=None, repeats: int | None = None) -> dict:
-    """A race of `n` tokens with the app's models (`model.race.measure_race`, looked up when called)."""
+def worker_models():
+    """`race_models` without Streamlit, for the race's own process: the same `model.checkpoint.load_model`
+    calls as `app.loaders`, or the same-size stand-ins."""
+    from model.checkpoint import CheckpointError, load_model
+    from model.tokenizer import load_tokenizer
+
+    try:
+        (rwkv, _), (gpt, _), label = load_model("rwkv"), load_model("gpt"), TRAINED
+    except (CheckpointError, OSError):
+        (rwkv, gpt), label = _stand_in_models(), STAND_IN
+    try:
+        tok = load_tokenizer()
+    except Exception:  # no tokenizer file: race_tokens uses stand-in ids (same cost per step)
+        tok = None
+    return rwkv, gpt, tok, label
+
+
+def measure(n: int, progress=None, repeats: int | None = None, models=None) -> dict:
+    """A race of `n` tokens in this process with the app's models (`model.race.measure_race`, looked up when
+    called). `models`: a `race_models()`-shaped tuple to use instead."""
     import torch
 
-    rwkv, gpt, tok, label = race_models()
+    rwkv, gpt, tok, label = models if models is not None else race_models()
     kw = {} if repeats is None else {"repeats": repeats}
     with torch.inference_mode():
         result = race.measure_race(rwkv, gpt, race.race_tokens(n, tok, rwkv.cfg.vocab_size),
                                    lengths=race.race_lengths(n), progress=progress, **kw)
     result["models"] = label
     return result
+
+
+
+# ------------------------------------------------------------------ the race's own process
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+_WORKERS: set[subprocess.Popen] = set()  # race processes running now (stopped with the runner)
+_WORKERS_LOCK = threading.Lock()
+
+
+def measure_in_worker(n: int, progress=None, repeats: int | None = None) -> dict:
+    """`measure` in a process of its own (`python -m app.race_cache --tokens n`): same models, same result.
+
+    The race's Python code never holds this server's interpreter lock, so visitors' page runs do not wait for
+    it (a thread in the server did that: a page opened during a race took over a second longer), and their
+    page runs do not land inside its timings. Each round arrives as a JSON line and goes to `progress`;
+    an exception from `progress` (`RaceCancelled`) ends the process."""
+    cmd = [sys.executable, "-m", "app.race_cache", "--tokens", str(int(n))]
+    if repeats is not None:
+        cmd += ["--repeats", str(int(repeats))]
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=errors, text=True, encoding="utf-8")
+        with _WORKERS_LOCK:
+            _WORKERS.add(proc)
+        try:
+            result = None
+            for line in proc.stdout:
+                message = json.loads(line)
+                if "partial" in message and progress is not None:
+                    progress(message["partial"])
+                elif "result" in message:
+                    result = message["result"]
+            proc.wait()
+            if result is None and proc.returncode < 0:  # ended by a signal: `stop_workers` at shutdown
+                raise RaceCancelled()
+            if result is None:
+                errors.seek(0)
+                tail = errors.read().decode("utf-8", "replace").strip().splitlines()[-3:]
+                raise RuntimeError(f"the race process stopped (exit code {proc.returncode}): " + " | ".join(tail))
+            return result
+        finally:
+            with _WORKERS_LOCK:
+                _WORKERS.discard(proc)
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
+
+
+def stop_workers() -> None:
+    """End every race process this server started (at exit, or when its runner stops)."""
+    with _WORKERS_LOCK:
+        running = list(_WORKERS)
+    for proc in running:
+        with contextlib.suppress(OSError):
+            proc.kill()
+
+
+def _worker_main(argv=None) -> int:
+    """`python -m app.race_cache --tokens N [--repeats R]`: one race; a JSON line per round, then the result."""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m app.race_cache", description="One cost race, as JSON lines.")
+    ap.add_argument("--tokens", type=int, required=True)
+    ap.add_argument("--repeats", type=int, default=None)
+    args = ap.parse_args(argv)
+    with contextlib.suppress(AttributeError, OSError):
+        os.nice(RACE_NICENESS)
+
+    def report(partial: dict) -> None:
+        print(json.dumps({"partial": partial}), flush=True)
+
+    result = measure(args.tokens, report, args.repeats, models=worker_models())
+    print(json.dumps({"result": result}), flush=True)
+    return 0
 
 
 # ------------------------------------------------------------------ the runner
@@ -258,7 +357,7 @@ class RaceRunner:
                  min_gap_s: float = 30.0, clock=time.time, standard: int = STANDARD_TOKENS,
                  refresh_delay_s: float = 0.0):
         self.store = store if store is not None else RaceStore()
-        self._measure = measure if measure is not None else globals()["measure"]
+        self._measure = measure if measure is not None else measure_in_worker
         self.machine = dict(machine) if machine is not None else race.machine_description()
         self.machine.setdefault("torch_threads", 1)
         self.machine["torch_threads"] = 1  # the race's own setting (`measure_race(threads=1)`)
@@ -345,12 +444,14 @@ class RaceRunner:
             return bool(self._pending())
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Cancel waiting races and end the running one after its current round (at exit: a thread still
-        inside torch when the interpreter shuts down can abort the process)."""
+        """Cancel waiting races and end the running one (its process at once; a race run in this process
+        after its current round: a thread still inside torch when the interpreter shuts down can abort it)."""
         self._stop.set()
         with self._book:
             self._queue.clear()
             thread = self._thread
+        if self._measure is measure_in_worker:
+            stop_workers()
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
 
@@ -444,7 +545,7 @@ _RUNNER: RaceRunner | None = None
 _RUNNER_LOCK = threading.Lock()
 
 
-RACE_NICENESS = 10  # the race thread's OS priority (Linux): pages and the browser on this machine go first
+RACE_NICENESS = 10  # the race's OS priority (its process; a race run in-process: its thread, on Linux)
 
 
 def _yield_to_visitors() -> None:
@@ -474,3 +575,7 @@ def start_background() -> RaceRunner:
     r = runner()
     r.ensure_started()
     return r
+
+
+if __name__ == "__main__":
+    sys.exit(_worker_main())

@@ -18,7 +18,22 @@ from . import figures_cost as fc
 from . import race_cache
 from . import texts_cost as tx
 from .glossary import with_tooltips
-from .ui import chart, text
+from .stepper import PreparedStepper, prepare_still
+from .ui import chart, table, text
+
+
+def result_key(result: dict, n_tokens: int) -> tuple:
+    """What identifies the charts of one complete race shown at one length."""
+    return (result["machine"].get("unix_time"), result["machine"].get("cpu"), result.get("models"),
+            tuple(result["lengths"]), result.get("repeats"), n_tokens)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def race_charts(_result: dict, key: tuple) -> tuple[PreparedStepper, PreparedStepper, PreparedStepper]:
+    """The three charts of a complete race, built once per race and length and shared by every visitor
+    (building them is ~60 ms of Plotly per page run). `key`: `result_key(_result, n_tokens)`."""
+    rows = race.race_rows(_result, upto=key[-1])
+    return tuple(prepare_still([fig]) for fig in fc.race_figures(rows, _result["config"]["gpt"]["ctx_len"]))
 
 
 def draw_race(result: dict, n_tokens: int, live: bool = False) -> None:
@@ -42,7 +57,10 @@ def draw_race(result: dict, n_tokens: int, live: bool = False) -> None:
     text(tx.race_headline(last))
     text(tx.race_verdict(verdict))
 
-    ms_fig, memory_fig, total_fig = fc.race_figures(rows, result["config"]["gpt"]["ctx_len"])
+    if live:  # a race filling in: Streamlit's own charts, redrawn in place every second
+        ms_fig, memory_fig, total_fig = fc.race_figures(rows, result["config"]["gpt"]["ctx_len"])
+    else:
+        ms_fig, memory_fig, total_fig = race_charts(result, result_key(result, n_tokens))
     chart(ms_fig, tx.race_ms_caption(verdict, tries), key="race_ms", live=live)
     chart(memory_fig, "the blue line is RWKV's [[state]]: flat, the same box after every token. The dashed line is "
                       "the transformer's [[KV cache]]: it grows by the same amount with every token read.",
@@ -53,8 +71,8 @@ def draw_race(result: dict, n_tokens: int, live: bool = False) -> None:
 
     st.subheader("Read the numbers")
     time_table, memory_table = tx.race_table_parts(tx.race_table(rows))  # two narrow tables: a phone sees every column
-    st.table(time_table, hide_index=True)
-    st.table(memory_table, hide_index=True)
+    table(time_table)
+    table(memory_table)
     st.caption(with_tooltips(tx.race_table_caption(tries, result["machine"])), unsafe_allow_html=True)
 
 

@@ -36,24 +36,21 @@ def preload() -> None:
 
 
 def warm_streamlit() -> None:
-    """What Streamlit loads on first use, done before the first visitor: pandas and pyarrow for `st.table`
-    (~0.9 s the first time, measured on the Cost race page) and its emoji list for the page icon."""
-    from streamlit import dataframe_util
+    """What Streamlit loads on first use, done before the first visitor: its emoji list for the page icon.
+    (Tables are Markdown, `app.ui.table`: no pandas or pyarrow on a page run.)"""
     from streamlit.string_util import is_emoji
 
-    dataframe_util.convert_anything_to_pandas_df([{"token": 1, "ms": "1.00"}])
     is_emoji("🪶")
 
 
 def warm_race_charts() -> None:
-    """Build the kept race's charts once: Plotly loads its chart code on first use (~0.5 s), which would
-    otherwise land on the first visitor of the Cost race page."""
-    from app import figures_cost, race_cache, stepper
-    from model import race
+    """Build the kept race's charts once, into the cache the Cost race page reads (Plotly also loads its
+    chart code on first use, ~0.5 s), so none of it lands on the first visitor."""
+    from app import race_cache, race_view
 
     result = race_cache.runner().snapshot(race_cache.STANDARD_TOKENS).result
     if result is not None:
-        stepper.prepare_still(list(figures_cost.race_figures(race.race_rows(result), result["config"]["gpt"]["ctx_len"])))
+        race_view.race_charts(result, race_view.result_key(result, race_cache.STANDARD_TOKENS))
 
 
 def start_cost_race_if_none_kept() -> None:

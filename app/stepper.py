@@ -201,7 +201,6 @@ _TEMPLATE = r"""<!doctype html>
   body.present #chips { max-height: 140px; }
   body.present #note { font-size: 21px; }
 </style>
-<script src="__PLOTLY_SRC__"></script>
 </head><body class="__BODY_CLASS__">
 <div id="controls" role="toolbar" aria-label="Step through the text">
   <button id="reset" data-testid="stepper-reset" title="Back to the first token (Home)">↺ Reset</button>
@@ -242,9 +241,10 @@ _TEMPLATE = r"""<!doctype html>
   });
   const divs = [];
   if ((spec.extra || {}).columns === 2) figsEl.classList.add("cols2");
-  if (typeof Plotly === "undefined") {
+  function drawFigures() {
+   if (typeof Plotly === "undefined") {
     document.getElementById("error").textContent = "The charts could not load (static/plotly-cartesian.min.js missing or static serving off). Reload the page.";
-  } else {
+   } else {
     spec.figures.forEach(function (fig, j) {
       const d = document.createElement("div");
       d.className = "fig"; d.dataset.testid = "stepper-figure";
@@ -276,6 +276,23 @@ _TEMPLATE = r"""<!doctype html>
       d.__still = !(fig.frames || []).length;
       divs.push(d);
     });
+   }
+  }
+  function whenPlotly(then) {
+    if (typeof Plotly !== "undefined") { then(); return; }
+    // Load the chart code (1.5 MB) once the page around this frame has painted: it is compiled on the
+    // page's own thread, and loaded first it held back everything else on a first visit.
+    let asked = false;
+    function load() {
+      if (asked) return;
+      asked = true;
+      const s = document.createElement("script");
+      s.src = "__PLOTLY_SRC__";
+      s.onload = s.onerror = then;
+      document.head.appendChild(s);
+    }
+    requestAnimationFrame(function () { setTimeout(load, 0); });
+    setTimeout(load, 150);  // a frame the browser does not paint yet (a background window) still gets its charts
   }
   function slug(text) {
     return String(text).replace(/<[^>]*>/g, " ").toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 60) || "chart";
@@ -431,6 +448,7 @@ _TEMPLATE = r"""<!doctype html>
   } catch (e) {}
   window.stepperGo = go;
   go(step, true);
+  whenPlotly(drawFigures);
   if (PRESENT && n > 0) {  // a presenter's link opens on the step-through: buttons, chips and the first chart on screen
     setTimeout(function () {
       try {

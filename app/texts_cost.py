@@ -452,3 +452,14 @@ def by_model(facts: list[dict]) -> list[dict]:
     keys = [k for k in (facts[0] if facts else {}) if k != "model"]
     return [{"": key, **{f["model"]: str(f.get(key, "?")) for f in facts}} for key in keys]
 
+
+def size_tables(rows: list[dict]) -> tuple[list[dict], list[dict]]:
+    """At scale's builders' table (`model.cost.size_table`) as two narrow tables: sizes and parameters; memory held
+    (so each fits a phone's width with every column in view)."""
+    sizes = [{"size": r["name"], "layers": r["n_layer"], "width": r["d_model"],
+              "RWKV params": cost.human_count(r["rwkv_params"]),
+              "transformer params": cost.human_count(r["transformer_params"])} for r in rows]
+    memory = [{"size": r["name"], "RWKV state": human_bytes(r["rwkv_state_bytes"]),
+               "KV per token": human_bytes(r["kv_bytes_per_token"]),
+               "KV per token, GQA": human_bytes(r["kv_bytes_per_token_gqa"])} for r in rows]
+    return sizes, memory

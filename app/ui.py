@@ -14,6 +14,7 @@ import threading
 
 import streamlit as st
 
+from .escape import user_text
 from .glossary import with_tooltips
 from .state import PRESENT_ON, parse_present
 
@@ -54,6 +55,14 @@ abbr.gloss:hover::after, abbr.gloss:focus::after {
 /* Page links (Start's guided path) wrap on a phone instead of being cut off mid-word. */
 [data-testid="stPageLink"] a, [data-testid="stPageLink"] p, [data-testid="stPageLink-NavLink"] { white-space: normal !important;
   overflow: visible !important; text-overflow: clip !important; height: auto !important; }
+/* Tables (app/ui.table, Markdown): as wide as the page, never wider; headers and cells wrap on a phone. */
+[data-testid="stMarkdown"] table { width: 100%; max-width: 100%; }
+[data-testid="stMarkdown"] th, [data-testid="stMarkdown"] td { white-space: normal; }
+[data-testid="stMarkdown"] td:first-child { white-space: nowrap; }  /* a token number or a size, in one piece */
+@media (max-width: 640px) {
+  [data-testid="stMarkdown"] table { font-size: 0.8rem; }
+  [data-testid="stMarkdown"] th, [data-testid="stMarkdown"] td { padding: 0.25rem 0.3rem; }
+}
 /* Streamlit greys captions with opacity (3.9:1 on white); what-you-see captions need 4.5:1 or more. */
 [data-testid="stCaptionContainer"] { color: #4a4c57 !important; opacity: 1 !important; }
 </style>
@@ -89,6 +98,32 @@ def chart(fig, what_you_see: str, key: str | None = None, name: str = "Chart", l
 def caption(what_you_see: str) -> None:
     st.caption(with_tooltips("**What you see:** " + what_you_see), unsafe_allow_html=True)
 
+
+
+def markdown_table(rows: list[dict]) -> str:
+    """Rows (one dict per row, the same keys) as a Markdown table, every header and cell escaped. Columns whose
+    cells all start with a digit are right-aligned.
+
+    >>> print(markdown_table([{"token": 1, "RWKV ms": "1.50"}, {"token": 64, "RWKV ms": "1.62"}]))
+    | token | RWKV ms |
+    | ---: | ---: |
+    | 1 | 1\\.50 |
+    | 64 | 1\\.62 |
+    """
+    if not rows:
+        return ""
+    columns = list(rows[0])
+    numeric = [all(str(row[c])[:1].isdigit() for row in rows) for c in columns]
+    lines = ["| " + " | ".join(user_text(c, limit=200) for c in columns) + " |",
+             "| " + " | ".join("---:" if num else "---" for num in numeric) + " |"]
+    lines += ["| " + " | ".join(user_text(row[c], limit=200) for c in columns) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def table(rows: list[dict]) -> None:
+    """A small table drawn as Markdown: the browser needs no extra code for it (Streamlit's `st.table` loads
+    ~1 MB of dataframe code on a page's first visit, which held back everything else on the page)."""
+    st.markdown(markdown_table(rows))
 
 class BuildersNotes:
     """Collects a builders' expander's text and formulas, drawn as ONE Markdown element when the block ends

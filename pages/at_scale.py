@@ -5,7 +5,7 @@ from app import figures_cost as fc
 from app import texts_cost as tx
 from app.state import last_value
 from app.texts import FLOPS_SOURCE
-from app.ui import chart, for_builders, page_header, text
+from app.ui import chart, for_builders, page_header, table, text
 from model import cost
 
 page_header("At scale: real model sizes", tx.SCALE_LEAD)
@@ -96,13 +96,7 @@ with for_builders("For builders: the formulas and the assumptions", "model/cost.
     st.latex(r"C_{\text{transformer}}(n) = 2(VD + 12D^2L) + 4\,L\,n\,D")
     st.markdown("Conversations per GPU (weights: parameters × 2 bytes):")
     st.latex(r"\left\lfloor \frac{80\,\text{GB} - \text{weights}}{M_{\text{per conversation}}} \right\rfloor")
-    st.table(
-        [{"size": r["name"], "layers": r["n_layer"], "width": r["d_model"],
-          "RWKV params": cost.human_count(r["rwkv_params"]),
-          "transformer params": cost.human_count(r["transformer_params"]),
-          "RWKV state": cost.human_bytes(r["rwkv_state_bytes"]),
-          "KV per token": cost.human_bytes(r["kv_bytes_per_token"]),
-          "KV per token, GQA": cost.human_bytes(r["kv_bytes_per_token_gqa"])} for r in cost.size_table()],
-        hide_index=True,
-    )
+    sizes_table, memory_table = tx.size_tables(cost.size_table())  # two narrow tables: a phone sees every column
+    table(sizes_table)
+    table(memory_table)
     st.markdown("Deep link: `?size=7B&context=32768&gqa=on`.")

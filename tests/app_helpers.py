@@ -54,3 +54,19 @@ def as_array(value):
         arr = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
         return arr.reshape(value["shape"]) if "shape" in value else arr
     return np.asarray(value)
+
+
+_UNESCAPE_RE = re.compile(r"\\(.)")
+
+
+def markdown_tables(at: AppTest) -> list[dict[str, list[str]]]:
+    """Every table drawn with `app.ui.table` (a Markdown table), as {column: [cell text, ...]} in page order."""
+    tables = []
+    for el in at.markdown:
+        lines = [line for line in el.value.splitlines() if line.startswith("| ")]
+        if len(lines) < 2 or not set(lines[1]) <= set("|-: "):
+            continue
+        rows = [[_UNESCAPE_RE.sub(r"\1", cell.strip()) for cell in line.strip("| ").split(" | ")] for line in lines]
+        header, body = rows[0], rows[2:]
+        tables.append({name: [row[i] for row in body] for i, name in enumerate(header)})
+    return tables

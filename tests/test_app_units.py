@@ -92,7 +92,8 @@ def test_stepper_html_embeds_user_text_only_as_escaped_json():
     prepared = prepare([figures.top_guesses_figure(tr)], tr.pieces)
     page = stepper_html(prepared, start=2)
     assert "<img src=x" not in page and "</script><img" not in page
-    assert page.count("<script") == 3  # plotly.js, the JSON spec, the stepper code
+    assert page.count("<script") == 2  # the JSON spec, the stepper code (which loads plotly.js once the page painted)
+    assert 's.src = "app/static/plotly-cartesian.min.js"' in page
     assert "let step = 2," in page and prepared.n_steps == len(tr.pieces)
     assert "let step = 5," in stepper_html(prepared, start=99)  # clamped to the last token
 
@@ -122,3 +123,43 @@ def test_vendored_plotly_bundle_matches_the_python_package():
 
     assert PLOTLY_BUNDLE.stat().st_size > 1_000_000
     assert bundle_matches_python_plotly()
+
+
+def test_page_list_builds_once_and_hands_out_fresh_copies(monkeypatch):
+    """streamlit_app.py's pages are built once per process; every run gets its own copies, because
+    `st.navigation` marks the page it returns as runnable and two sessions must not share that mark."""
+    from app import ui
+
+    monkeypatch.setattr(ui, "_PAGE_TEMPLATES", [])
+    built = []
+
+    class FakePage:
+        def __init__(self, path):
+            self.path, self._can_be_called = path, False
+
+    def build():
+        built.append(1)
+        return [FakePage("pages/start.py"), FakePage("pages/read_along.py")]
+
+    first, second = ui.page_list(build), ui.page_list(build)
+    assert len(built) == 1
+    assert [p.path for p in first] == [p.path for p in second] == ["pages/start.py", "pages/read_along.py"]
+    first[1]._can_be_called = True  # what st.navigation does to the page it returns
+    assert second[1]._can_be_called is False and first[1] is not second[1]
+
+
+def test_markdown_table_escapes_every_cell_and_aligns_numbers():
+    from app.ui import markdown_table
+
+    md = markdown_table([{"size": "<b>7B</b> | x", "layers": 32, "holds": "15 KB"},
+                         {"size": "[link](http://e.vil)", "layers": 40, "holds": "2 MB"}])
+    lines = md.splitlines()
+    assert lines[0] == "| size | layers | holds |" and lines[1] == "| --- | ---: | ---: |"
+    assert "<b>" not in md and "\\<b\\>7B\\<\\/b\\> \\| x" in lines[2] and "\\[link\\]\\(http" in lines[3]
+    assert markdown_table([]) == ""
+
+
+def test_stepper_html_is_built_once_per_view():
+    prepared = prepare([{"data": [], "layout": {}, "frames": [{"name": "0", "data": []}]}], ["a"])
+    assert stepper_html(prepared, 0) is stepper_html(prepared, 0)
+    assert stepper_html(prepared, 0, present=True) != stepper_html(prepared, 0)

@@ -21,7 +21,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from app.glossary import TERMS  # noqa: E402
 from model import cost, race  # noqa: E402
-from tests.app_helpers import as_array, still_figures  # noqa: E402
+from tests.app_helpers import as_array, markdown_tables, still_figures  # noqa: E402
 from tests.test_race import MACHINE, FakeRaces, synthetic_race  # noqa: E402
 
 TIMEOUT = 120
@@ -199,8 +199,8 @@ def test_cost_race_table_and_charts_agree(races):
     races(stored={8192: clear_race()})
     at = page("cost_race", tokens="4096")
     assert not at.exception
-    table, memory_table = at.table[0].value, at.table[1].value
-    tokens = list(table["token"])
+    table, memory_table = markdown_tables(at)
+    tokens = [int(t) for t in table["token"]]
     assert tokens == [1, 64, 256, 512, 1024, 2048, 3072, 4096]
     rwkv, gpt = chart_data(at, 0)  # time per token
     assert list(gpt["x"]) == tokens and list(rwkv["x"]) == tokens
@@ -212,7 +212,7 @@ def test_cost_race_table_and_charts_agree(races):
     memory = chart_data(at, 1)
     assert list(memory[1]["x"]) == tokens and memory[1]["customdata"][-1] == list(memory_table["transformer holds"])[-1]
     total = chart_data(at, 2)
-    assert list(memory_table["token"]) == tokens
+    assert [int(t) for t in memory_table["token"]] == tokens
     assert [f"{y:.2f}" for y in as_array(total[1]["y"])] == list(memory_table["transformer total s"])
     assert at.metric[1].label == "Transformer after 4,096 tokens"
     assert at.metric[1].value == f"{list(table['transformer ms'])[-1]} ms per token"

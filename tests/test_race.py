@@ -469,3 +469,34 @@ def test_stop_ends_a_running_race_after_its_round_and_drops_the_queue(tmp_path):
     assert not runner.busy() and len(rounds) < 1000
     assert runner.snapshot(64).error == "the server is shutting down"
     assert runner.request(128) == ("stopped", None) and not runner.busy()  # nothing new starts any more
+
+
+def test_the_default_race_runs_in_a_process_of_its_own_and_reports_each_round(tmp_path):
+    """`RaceRunner`'s default measure is `measure_in_worker`: `python -m app.race_cache` races the app's
+    models and sends each round as a JSON line, so the race never holds the server's interpreter lock."""
+    runner = race_cache.RaceRunner(store=race_cache.RaceStore(tmp_path), machine=MACHINE, standard=65)
+    assert runner._measure is race_cache.measure_in_worker
+    rounds = []
+    res = race_cache.measure_in_worker(65, lambda partial: rounds.append(partial["repeats"]), repeats=2)
+    assert rounds == [1, 2]
+    assert valid_result(res, 65) and res["repeats"] == 2 and res["models"] in (race_cache.TRAINED, race_cache.STAND_IN)
+    assert not race_cache._WORKERS  # the process is gone
+
+
+def test_a_failed_race_process_says_why(tmp_path):
+    with pytest.raises(RuntimeError, match="the race process stopped"):
+        race_cache.measure_in_worker(0)  # no tokens to race: the process exits with an error
+    assert not race_cache._WORKERS
+
+
+def test_stopping_the_runner_ends_its_race_process(tmp_path):
+    runner = race_cache.RaceRunner(store=race_cache.RaceStore(tmp_path), machine=MACHINE, standard=8192)
+    runner.request(8192)
+    deadline = time.monotonic() + 30
+    while not race_cache._WORKERS and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert race_cache._WORKERS, "no race process started"
+    proc = next(iter(race_cache._WORKERS))
+    runner.stop(timeout=10)
+    assert proc.wait(timeout=10) is not None and not race_cache._WORKERS
+    assert runner.snapshot(8192).error == "the server is shutting down"

@@ -1,0 +1,98 @@
+"""How long a first-time visitor waits for a page: open by link in a fresh browser, no cache.
+
+    python -m benchmarks.first_open [--opens 10] [--every 4] [--pages cost-race,glossary]
+
+Starts the README's `python -m app.serve` on a free loopback port (from process start, as a presenter
+would), then every `--every` seconds opens each page in a new Chromium context (empty cache, like a
+participant's phone opening the link for the first time) and times, from navigation start:
+- `html`: the page's HTML received; `js`: Streamlit's scripts loaded (the last script resource ends);
+- `shown`: what the page is for is on screen: on Cost race the measured ms per token (its metrics), on
+  other pages the page title;
+and the first visit includes whatever the server does on a page's first run. Prints one line per open,
+then p50 / p95 / max per page and a last `RESULT` line. Target for Cost race (issue 7): `shown` <= 3 s.
+Browser and server share this machine's cores; nothing is asserted.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from benchmarks.ui_latency import percentile
+from tests.browser.conftest import CHROMIUM, StreamlitServer, launch_chromium
+
+TIMEOUT_MS = 60_000
+TARGET_S = 3.0
+# What each page is for, on screen (a CSS selector and a text it must hold).
+SHOWN = {
+    "cost-race": ('[data-testid="stMetricValue"]', "ms per token"),
+}
+TITLE = ("h1", "")
+
+TIMINGS = """() => {
+  const nav = performance.getEntriesByType("navigation")[0];
+  const scripts = performance.getEntriesByType("resource").filter(r => r.initiatorType === "script");
+  return {html: nav.responseEnd / 1000, js: Math.max(0, ...scripts.map(r => r.responseEnd)) / 1000};
+}"""
+
+
+def open_once(browser, url: str, selector: str, text: str) -> dict:
+    """One open in a new context: seconds to HTML, to scripts loaded, to the page's point on screen."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    try:
+        page = context.new_page()
+        t0 = time.perf_counter()
+        page.goto(url, wait_until="commit", timeout=TIMEOUT_MS)
+        page.locator(selector, has_text=text).first.wait_for(state="visible", timeout=TIMEOUT_MS)
+        shown = time.perf_counter() - t0
+        timings = page.evaluate(TIMINGS)
+        return {"shown": shown, **timings}
+    finally:
+        context.close()
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.first_open", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--opens", type=int, default=10, help="opens per page (default 10)")
+    ap.add_argument("--every", type=float, default=4.0, help="seconds between rounds of opens (default 4)")
+    ap.add_argument("--pages", default="cost-race,glossary", help="comma-separated url paths (default cost-race,glossary)")
+    ap.add_argument("--chromium", default=CHROMIUM)
+    args = ap.parse_args(argv)
+    pages = [p.strip("/ ") for p in args.pages.split(",") if p.strip("/ ")]
+    from playwright.sync_api import sync_playwright
+
+    server = StreamlitServer().start()
+    results: dict[str, list[dict]] = {p: [] for p in pages}
+    try:
+        healthy = server.wait_healthy()
+        print(f"server healthy {healthy:.1f} s after start", flush=True)
+        with sync_playwright() as pw:
+            browser = launch_chromium(pw, args.chromium)
+            for i in range(args.opens):
+                t_round = time.perf_counter()
+                for path in pages:
+                    selector, text = SHOWN.get(path, TITLE)
+                    r = open_once(browser, f"{server.base_url}/{path}", selector, text)
+                    results[path].append(r)
+                    print(f"open {i + 1:2d} /{path:12s} html {r['html']:.2f} s  js {r['js']:.2f} s  "
+                          f"shown {r['shown']:.2f} s", flush=True)
+                time.sleep(max(0.0, args.every - (time.perf_counter() - t_round)))
+            browser.close()
+    finally:
+        server.stop()
+    out = {}
+    for path, rs in results.items():
+        shown = [r["shown"] for r in rs]
+        key = path.replace("-", "_")
+        out[f"{key}_p50_s"], out[f"{key}_p95_s"] = round(percentile(shown, 50), 2), round(percentile(shown, 95), 2)
+        out[f"{key}_max_s"], out[f"{key}_first_s"] = round(max(shown), 2), round(shown[0], 2)
+        print(f"/{path}: shown p50 {out[f'{key}_p50_s']} s, p95 {out[f'{key}_p95_s']} s, max {out[f'{key}_max_s']} s, "
+              f"first visit {out[f'{key}_first_s']} s; scripts loaded p50 {percentile([r['js'] for r in rs], 50):.2f} s")
+    if "cost-race" in results:
+        print(f"target: Cost race shown <= {TARGET_S} s on every open")
+    print("RESULT " + " ".join(f"{k}={v}" for k, v in out.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -299,14 +299,16 @@ def race_flops_note(result: dict) -> str:
             "the cache from memory.")
 
 
-def race_runs_note(min_gap_s: float) -> str:
-    return (f"Deep link: add `?tokens=N` ({RACE_MIN} to {RACE_MAX:,}) to this page's address. The server races every "
-            "length offered here when it starts, in the background, and keeps the last race per machine in its data "
-            "folder (`$RWKV_EXPLAINER_DATA`, by default `~/.cache/rwkv-explainer/race.json`), so the page never waits "
-            "for a race (with one kept, the server's fresh race starts 20 s after the page's first visit, so that visit "
-            "has the computer to itself). Races run one at a time (one per server process; processes sharing the folder take turns); "
-            f"*Measure again* starts a fresh one at most every {min_gap_s:.0f} s for each length. Another length, "
-            "from a link, is raced on its first visit.")
+def race_runs_note(min_gap_s: float, keep_fresh_s: float = 12 * 3600, refresh_delay_s: float = 20) -> str:
+    """For builders: when races run (the runner's own settings)."""
+    return (f"Deep link: add `?tokens=N` ({RACE_MIN} to {RACE_MAX:,}) to this page's address. When the server starts "
+            "with no race kept, it races every length offered here in the background. It keeps the last race per "
+            "machine in its data folder (`$RWKV_EXPLAINER_DATA`, by default `~/.cache/rwkv-explainer/race.json`), so "
+            f"the page never waits for a race. A kept race less than {keep_fresh_s / 3600:.0f} hours old is shown as it "
+            f"is; an older one is raced again {refresh_delay_s:.0f} s after the page's first visit, so that visit has "
+            "the computer to itself. A race runs in a process of its own at a low priority, one at a time (processes "
+            f"sharing the folder take turns); *Measure again* starts a fresh one at most every {min_gap_s:.0f} s for "
+            "each length. Another length, from a link, is raced on its first visit.")
 
 
 # ------------------------------------------------------------------ at scale

@@ -6,10 +6,13 @@ Starts the README's `python -m app.serve` on a free loopback port (from process 
 would), then every `--every` seconds opens each page in a new Chromium context (empty cache, like a
 participant's phone opening the link for the first time) and times, from navigation start:
 - `html`: the page's HTML received; `js`: Streamlit's scripts loaded (the last script resource ends);
-- `shown`: what the page is for is on screen: on Cost race the measured ms per token (its metrics), on
-  other pages the page title;
+- `painted`: what the page is for is on screen: on Cost race the measured ms per token (its metrics), on
+  other pages the page title. Timed inside the page, from navigation start to the first animation frame
+  after the element entered the page (the browser paints that frame right after);
+- `seen`: the same as the driver saw it (Playwright's visibility check, which waits behind whatever long
+  task the page runs next, e.g. the charts' code compiling in their frames, so it can read later);
 and the first visit includes whatever the server does on a page's first run. Prints one line per open,
-then p50 / p95 / max per page and a last `RESULT` line. Target for Cost race (issue 7): `shown` <= 3 s.
+then p50 / p95 / max per page and a last `RESULT` line. Target for Cost race (issue 7): `painted` <= 3 s.
 Browser and server share this machine's cores; nothing is asserted.
 """
 from __future__ import annotations
@@ -29,24 +32,39 @@ SHOWN = {
 }
 TITLE = ("h1", "")
 
+# Installed before the page's own scripts: when the element first enters the page, note the next animation frame.
+PAINT_PROBE = """([selector, text]) => {
+  new MutationObserver((records, observer) => {
+    for (const el of document.querySelectorAll(selector)) {
+      if (!text || el.textContent.includes(text)) {
+        observer.disconnect();
+        requestAnimationFrame(() => { window.__painted = performance.now(); });
+        return;
+      }
+    }
+  }).observe(document, {subtree: true, childList: true, characterData: true});
+}"""
+
 TIMINGS = """() => {
   const nav = performance.getEntriesByType("navigation")[0];
   const scripts = performance.getEntriesByType("resource").filter(r => r.initiatorType === "script");
-  return {html: nav.responseEnd / 1000, js: Math.max(0, ...scripts.map(r => r.responseEnd)) / 1000};
+  return {html: nav.responseEnd / 1000, js: Math.max(0, ...scripts.map(r => r.responseEnd)) / 1000,
+          painted: window.__painted / 1000};
 }"""
 
 
 def open_once(browser, url: str, selector: str, text: str) -> dict:
-    """One open in a new context: seconds to HTML, to scripts loaded, to the page's point on screen."""
+    """One open in a new context: seconds to HTML, to scripts loaded, to the page's point painted and seen."""
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     try:
         page = context.new_page()
+        page.add_init_script(f"({PAINT_PROBE})({[selector, text]!r})")
         t0 = time.perf_counter()
         page.goto(url, wait_until="commit", timeout=TIMEOUT_MS)
         page.locator(selector, has_text=text).first.wait_for(state="visible", timeout=TIMEOUT_MS)
-        shown = time.perf_counter() - t0
-        timings = page.evaluate(TIMINGS)
-        return {"shown": shown, **timings}
+        seen = time.perf_counter() - t0
+        page.wait_for_function("() => window.__painted !== undefined", timeout=TIMEOUT_MS)
+        return {"seen": seen, **page.evaluate(TIMINGS)}
     finally:
         context.close()
 
@@ -75,21 +93,25 @@ def main(argv=None) -> int:
                     r = open_once(browser, f"{server.base_url}/{path}", selector, text)
                     results[path].append(r)
                     print(f"open {i + 1:2d} /{path:12s} html {r['html']:.2f} s  js {r['js']:.2f} s  "
-                          f"shown {r['shown']:.2f} s", flush=True)
+                          f"painted {r['painted']:.2f} s  seen {r['seen']:.2f} s", flush=True)
                 time.sleep(max(0.0, args.every - (time.perf_counter() - t_round)))
             browser.close()
     finally:
         server.stop()
     out = {}
     for path, rs in results.items():
-        shown = [r["shown"] for r in rs]
         key = path.replace("-", "_")
-        out[f"{key}_p50_s"], out[f"{key}_p95_s"] = round(percentile(shown, 50), 2), round(percentile(shown, 95), 2)
-        out[f"{key}_max_s"], out[f"{key}_first_s"] = round(max(shown), 2), round(shown[0], 2)
-        print(f"/{path}: shown p50 {out[f'{key}_p50_s']} s, p95 {out[f'{key}_p95_s']} s, max {out[f'{key}_max_s']} s, "
-              f"first visit {out[f'{key}_first_s']} s; scripts loaded p50 {percentile([r['js'] for r in rs], 50):.2f} s")
+        for what in ("painted", "seen"):
+            values = [r[what] for r in rs]
+            out[f"{key}_{what}_p50_s"] = round(percentile(values, 50), 2)
+            out[f"{key}_{what}_p95_s"] = round(percentile(values, 95), 2)
+            out[f"{key}_{what}_max_s"] = round(max(values), 2)
+        out[f"{key}_first_painted_s"] = round(rs[0]["painted"], 2)
+        print(f"/{path}: painted p50 {out[f'{key}_painted_p50_s']} s, p95 {out[f'{key}_painted_p95_s']} s, "
+              f"max {out[f'{key}_painted_max_s']} s (first visit {out[f'{key}_first_painted_s']} s); "
+              f"seen by the driver p50 {out[f'{key}_seen_p50_s']} s, p95 {out[f'{key}_seen_p95_s']} s")
     if "cost-race" in results:
-        print(f"target: Cost race shown <= {TARGET_S} s on every open")
+        print(f"target: Cost race's measurement painted <= {TARGET_S} s after opening, on every open")
     print("RESULT " + " ".join(f"{k}={v}" for k, v in out.items()))
     return 0
 

@@ -1,8 +1,9 @@
 """Cost race (/cost-race): RWKV and the transformer, time per token and memory held, measured on this machine.
 
 Races run in the background (app/race_cache.py: one at a time per process, the last result per machine
-kept on disk, a fresh one at server start), so the page never waits for one: it shows the latest result
-at once, and a race in progress as a progress bar (and, when there is nothing yet, as it fills in).
+kept on disk, a fresh one at server start unless the kept one is recent), so the page never waits for
+one: it shows the latest result at once, and a race in progress as a progress bar (and, when there is
+nothing yet, as it fills in).
 """
 import streamlit as st
 
@@ -70,7 +71,7 @@ with for_builders("For builders: what is measured and the formulas", "model/race
                           "arXiv 2001.08361 eq. 2.2, with both attention products counted):")
         builders.latex(r"C_{\text{RWKV}} = 2(VD + 13D^2L) \qquad C_{\text{transformer}}(t) = 2(VD + 12D^2L) + 4\,L\,t\,D")
         builders.markdown(tx.race_flops_note(shown))
-    builders.markdown(tx.race_runs_note(runner.min_gap_s))
+    builders.markdown(tx.race_runs_note(runner.min_gap_s, runner.keep_fresh_s, runner.refresh_delay_s))
 
 # Races start after the page is drawn, so that a race starting now does not slow down this first look.
 runner.ensure_started()  # the server-start race, once per process (app.serve can start it before the first visit)

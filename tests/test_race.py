@@ -500,3 +500,20 @@ def test_stopping_the_runner_ends_its_race_process(tmp_path):
     runner.stop(timeout=10)
     assert proc.wait(timeout=10) is not None and not race_cache._WORKERS
     assert runner.snapshot(8192).error == "the server is shutting down"
+
+
+def test_a_recent_kept_race_is_not_raced_again_at_server_start(tmp_path):
+    """Restarting the server (a rehearsal, then the talk) shows the race kept from a few hours ago and races
+    nobody's cores while people open pages; an older one is refreshed as before."""
+    key = race.machine_key({**MACHINE, "torch_threads": 1})
+    for age_h, raced in ((2, False), (30, True)):
+        folder = tmp_path / f"age-{age_h}"
+        stored = synthetic_race(list(race.GRID), lambda n: 1.5, lambda n: 1.5 + n / 1000, unix_time=100_000.0)
+        RaceStore(folder).save(key, 8192, stored)
+        fake = FakeRaces()
+        runner = RaceRunner(store=RaceStore(folder), measure=fake, machine=MACHINE, keep_fresh_s=12 * 3600,
+                            clock=lambda age_h=age_h: 100_000.0 + age_h * 3600)
+        assert runner.ensure_started() and not runner.ensure_started()
+        assert fake.entered.wait(5) is raced
+        assert runner.wait(30) and fake.calls == ([8192] if raced else [])
+        assert runner.snapshot(8192).result is not None

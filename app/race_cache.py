@@ -5,16 +5,17 @@
   Keyed by `model.race.machine_key` (CPU, cores, threads, torch version). Only complete races that reach
   their length are kept; a missing, unreadable or corrupt file is an empty store, and a folder that
   cannot be written leaves the results in memory only.
-- `RaceRunner`: races are driven from a daemon thread, one at a time (a lock, shared by every visitor of the
-  process), in the order asked; the page never waits for one. `ensure_started()` starts the server-start
-  race once per process (unless the kept one is younger than `keep_fresh_s`: 12 h for the app); `request(n)` asks for a race of n tokens when nothing shown covers it, or a
-  fresh one ("Measure again", at most one every `min_gap_s` per length); `snapshot(n)` says what to show:
-  the latest complete result covering n, and the race in progress (rounds done, its partial result).
+- `RaceRunner`: races are driven from a daemon thread, one at a time (a lock, shared by every visitor of
+  the process), in the order asked; the page never waits for one. `ensure_started()` starts the
+  server-start race once per process (unless the kept one is younger than `keep_fresh_s`: 12 h for the
+  app); `request(n)` asks for a race of n tokens when nothing shown covers it, or a fresh one ("Measure
+  again", at most one every `min_gap_s` per length); `snapshot(n)` says what to show: the latest
+  complete result covering n, and the race in progress (rounds done, its partial result).
   Processes that share the data folder (room mode) race one after another (a lock file), and one that
   waited takes the result another stored meanwhile instead of racing again.
 - `measure_in_worker`: the runner's default race runs in a process of its own (`python -m app.race_cache`,
-  at a lower OS priority), so it never holds the server's interpreter lock while pages run, and page runs
-  never disturb its timings; it reports each round as a JSON line.
+  at the lowest CPU and disk priority), so it never holds the server's interpreter lock while pages run,
+  and page runs never disturb its timings; it reports each round as a JSON line.
 - `runner()`: the process's one runner; `start_background()` is what `python -m app.serve` can call
   before the server opens, so the first visitor finds a fresh race already running or done.
 
@@ -251,7 +252,6 @@ def measure(n: int, progress=None, repeats: int | None = None, models=None) -> d
     return result
 
 
-
 # ------------------------------------------------------------------ the race's own process
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -408,7 +408,8 @@ class RaceRunner:
                 return False
             self._started_once = True
             kept = self._best(self.standard)
-            if kept is not None and self.keep_fresh_s > 0 and self._clock() - kept["machine"]["unix_time"] < self.keep_fresh_s:
+            age = self._clock() - kept["machine"]["unix_time"] if kept is not None else None
+            if age is not None and self.keep_fresh_s > 0 and age < self.keep_fresh_s:
                 return True  # fresh enough: shown with its date, and "Measure again" is there
             if self.refresh_delay_s > 0 and kept is not None:
                 timer = threading.Timer(self.refresh_delay_s, self._enqueue_standard)

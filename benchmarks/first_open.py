@@ -73,7 +73,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.first_open", description=__doc__.split("\n\n")[0])
     ap.add_argument("--opens", type=int, default=10, help="opens per page (default 10)")
     ap.add_argument("--every", type=float, default=4.0, help="seconds between rounds of opens (default 4)")
-    ap.add_argument("--pages", default="cost-race,glossary", help="comma-separated url paths (default cost-race,glossary)")
+    ap.add_argument("--pages", default="cost-race,glossary",
+                    help="comma-separated url paths (default cost-race,glossary)")
     ap.add_argument("--chromium", default=CHROMIUM)
     args = ap.parse_args(argv)
     pages = [p.strip("/ ") for p in args.pages.split(",") if p.strip("/ ")]

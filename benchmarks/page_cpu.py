@@ -7,7 +7,8 @@ one-widget Streamlit page served the same way (the framework's floor), then on r
 written as plain Streamlit calls with constant data (benchmarks/layout_floor_app.py: what Streamlit
 itself costs for a page of that shape, so `read_along_over_layout` is what the app's code adds).
 For each reading page it measures the server process's CPU (from /proc) for: a rerun with the text
-cached, and a rerun with a new ~25-token text (trace + figures + page). Prints one line per measurement and a last `RESULT` line.
+cached, and a rerun with a new ~25-token text (trace + figures + page). Prints one line per measurement
+and a last `RESULT` line.
 Loopback only; stops its servers on exit.
 """
 from __future__ import annotations

@@ -16,7 +16,7 @@ from .stepper import PreparedStepper, prepare, prepare_still
 from .steps import cost_notes, fading_notes, kv_cache_bytes_after_each, read_along_summaries, token_shift_notes
 
 
-@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
+@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False, hash_funcs=loaders.TUPLE_KEY)
 def read_along(ids: tuple[int, ...], kinds: tuple[str, ...]) -> PreparedStepper:
     trace = loaders.rwkv_trace(ids)
     gpt_bytes = kv_cache_bytes_after_each(loaders.gpt_model().cfg, len(ids))
@@ -31,7 +31,7 @@ def read_along(ids: tuple[int, ...], kinds: tuple[str, ...]) -> PreparedStepper:
     )
 
 
-@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
+@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False, hash_funcs=loaders.TUPLE_KEY)
 def token_shift(ids: tuple[int, ...], layer: int, ablate: bool) -> PreparedStepper:
     trace = loaders.rwkv_trace(ids)
     figs = [figures.shift_share_figure(trace), figures.channel_mixer_figure(trace, layer)]
@@ -45,7 +45,7 @@ def token_shift(ids: tuple[int, ...], layer: int, ablate: bool) -> PreparedStepp
     return prepare(figs, trace.pieces, notes=notes, summaries=notes)
 
 
-@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
+@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False, hash_funcs=loaders.TUPLE_KEY)
 def fading_echo(ids: tuple[int, ...], layer: int, ablation: str) -> PreparedStepper:
     shown = loaders.rwkv_trace(ids, ablation)
     rwkv_w = loaders.rwkv_implicit_attention(ids, layer, ablation)
@@ -55,7 +55,7 @@ def fading_echo(ids: tuple[int, ...], layer: int, ablation: str) -> PreparedStep
                    notes=notes, summaries=notes)
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
+@st.cache_resource(max_entries=4, show_spinner=False, hash_funcs=loaders.TUPLE_KEY)
 def teaser(words: tuple[str, ...]) -> PreparedStepper:
     return prepare([figures.teaser_figure(list(words))], list(words), url_param=None, play_ms=600)
 
@@ -74,7 +74,7 @@ def memory_facts(_decay, _bonus) -> dict:
     return texts.memory_facts(_decay, _bonus)
 
 
-@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False)
+@st.cache_resource(max_entries=64, ttl=3600, show_spinner=False, hash_funcs=loaders.TUPLE_KEY)
 def echo_maps(ids: tuple[int, ...], layer: int, ablation: str) -> PreparedStepper:
     """RWKV's implicit attention and the transformer's attention as token × token heatmaps, side by side."""
     pieces = loaders.rwkv_trace(ids, ablation).pieces

@@ -163,3 +163,26 @@ def test_stepper_html_is_built_once_per_view():
     prepared = prepare([{"data": [], "layout": {}, "frames": [{"name": "0", "data": []}]}], ["a"])
     assert stepper_html(prepared, 0) is stepper_html(prepared, 0)
     assert stepper_html(prepared, 0, present=True) != stepper_html(prepared, 0)
+
+
+def test_cached_views_key_tuples_by_their_repr():
+    """Token-id tuples are hashed as one string (`loaders.TUPLE_KEY`), not one element at a time: the same text
+    hits the shared cache, another text (or the same ids in another order) does not."""
+    from app import loaders
+
+    calls = []
+
+    @st_cache(hash_funcs=loaders.TUPLE_KEY)
+    def view(ids, kinds):
+        calls.append(ids)
+        return len(calls)
+
+    assert view((1, 2, 3), ("prompt",) * 3) == view((1, 2, 3), ("prompt",) * 3) == 1
+    assert view((3, 2, 1), ("prompt",) * 3) == 2 and view((1, 2, 3), ("prompt", "prompt", "generated")) == 3
+    assert loaders.TUPLE_KEY[tuple]((12, 3)) != loaders.TUPLE_KEY[tuple]((1, 23))
+
+
+def st_cache(**kw):
+    import streamlit as st
+
+    return st.cache_resource(max_entries=8, show_spinner=False, **kw)

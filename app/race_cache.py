@@ -269,7 +269,7 @@ def measure_in_worker(n: int, progress=None, repeats: int | None = None) -> dict
     cmd = [sys.executable, "-m", "app.race_cache", "--tokens", str(int(n))]
     ionice = shutil.which("ionice")  # Linux: its disk reads (loading torch) wait for everyone else's
     if ionice:
-        cmd = [ionice, "-c", "3", *cmd]
+        cmd = [ionice, "-t", "-c", "3", *cmd]  # -t: run it anyway where the class cannot be set
     if repeats is not None:
         cmd += ["--repeats", str(int(repeats))]
     with tempfile.TemporaryFile() as errors:

@@ -99,7 +99,6 @@ def caption(what_you_see: str) -> None:
     st.caption(with_tooltips("**What you see:** " + what_you_see), unsafe_allow_html=True)
 
 
-
 def markdown_table(rows: list[dict]) -> str:
     """Rows (one dict per row, the same keys) as a Markdown table, every header and cell escaped. Columns whose
     cells all start with a digit are right-aligned.

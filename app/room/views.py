@@ -524,22 +524,13 @@ def participant_view(code: str) -> tuple | None:
         st.session_state[widget] = mine
     with st.container(key="room_vote"):
         st.radio("Tap your answer", list(range(len(options))), index=None, key=widget,
-                 format_func=lambda i: markdown_literal(options[i]), width="stretch")
+                 format_func=lambda i: user_text(options[i], limit=200), width="stretch")
     if mine is None:
         st.caption("Nobody sees who voted what. You can change your vote until the answer is shown.")
     else:
         st.markdown(f"**Your vote:** {user_text(options[mine], limit=200)}. "
                     "You can change it until the answer is shown.")
     return drawn
-
-
-def markdown_literal(text: str) -> str:
-    """Option text as plain characters in a Markdown label (a token such as "*" or "$" stays itself).
-
-    >>> print(markdown_literal("*a* $1"))
-    \\*a\\* \\$1
-    """
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|$<>~])", r"\\\1", str(text))
 
 
 def _vote_key(code: str, question_id: str) -> str:

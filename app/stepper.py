@@ -245,6 +245,9 @@ _TEMPLATE = r"""<!doctype html>
    if (typeof Plotly === "undefined") {
     document.getElementById("error").textContent = "The charts could not load (static/plotly-cartesian.min.js missing or static serving off). Reload the page.";
    } else {
+    // Each chart is drawn in a task of its own (and its step frames added in another): one long task for
+    // all of them kept the page from answering a click or a key for up to a second on a first visit.
+    const jobs = [];
     spec.figures.forEach(function (fig, j) {
       const d = document.createElement("div");
       d.className = "fig"; d.dataset.testid = "stepper-figure";
@@ -258,25 +261,35 @@ _TEMPLATE = r"""<!doctype html>
       cell.appendChild(d);
       cell.appendChild(downloadRow(d, title));
       figsEl.appendChild(cell);
-      const layout = Object.assign({}, fig.layout, {autosize: true, height: spec.heights[j]});
-      fitAxes(layout);
-      if (PRESENT) projectorSizes(layout, j);
-      else if (NARROW) {
-        phoneSizes(layout);
-        fig.data.forEach(function (t) {  // long legend entries wrap instead of running past the chart's edge
-          if (t.name && String(t.name).length > 26) t.name = wrapText(t.name, 26).join("<br>");
-        });
-      }
-      // No toolbar on a phone (it covers the title) or a projector (clutter on a slide; the page's own
-      // ⬇ PNG / ⬇ SVG buttons are there outside presenter mode).
-      Plotly.newPlot(d, fig.data, layout, {displaylogo: false, responsive: true, displayModeBar: !NARROW && !PRESENT,
-        toImageButtonOptions: {format: "png", scale: 2}}).then(function () {
-          return Plotly.addFrames(d, fig.frames || []);
-        }).then(function () { d.__ready = true; showFrame(d, step); });
       d.__still = !(fig.frames || []).length;
       divs.push(d);
+      jobs.push(function () { draw(d, fig, j); });
     });
+    (function next(i) {
+      if (i >= jobs.length) return;
+      jobs[i]();
+      setTimeout(function () { next(i + 1); }, 0);
+    })(0);
    }
+  }
+  function draw(d, fig, j) {
+    const layout = Object.assign({}, fig.layout, {autosize: true, height: spec.heights[j]});
+    fitAxes(layout);
+    if (PRESENT) projectorSizes(layout, j);
+    else if (NARROW) {
+      phoneSizes(layout);
+      fig.data.forEach(function (t) {  // long legend entries wrap instead of running past the chart's edge
+        if (t.name && String(t.name).length > 26) t.name = wrapText(t.name, 26).join("<br>");
+      });
+    }
+    // No toolbar on a phone (it covers the title) or a projector (clutter on a slide; the page's own
+    // ⬇ PNG / ⬇ SVG buttons are there outside presenter mode).
+    Plotly.newPlot(d, fig.data, layout, {displaylogo: false, responsive: true, displayModeBar: !NARROW && !PRESENT,
+      toImageButtonOptions: {format: "png", scale: 2}}).then(function () {
+        return (fig.frames || []).length ? new Promise(function (done) { setTimeout(done, 0); }) : null;
+      }).then(function () {
+        return Plotly.addFrames(d, fig.frames || []);
+      }).then(function () { d.__ready = true; showFrame(d, step); });
   }
   function whenPlotly(then) {
     if (typeof Plotly !== "undefined") { then(); return; }
@@ -288,7 +301,7 @@ _TEMPLATE = r"""<!doctype html>
       asked = true;
       const s = document.createElement("script");
       s.src = "__PLOTLY_SRC__";
-      s.onload = s.onerror = then;
+      s.onload = s.onerror = function () { setTimeout(then, 0); };  // the charts start in a task of their own
       document.head.appendChild(s);
     }
     requestAnimationFrame(function () { setTimeout(load, 0); });

@@ -4,30 +4,43 @@
 same elements, widgets, navigation size and step-through frame size as the read-along page (title, lead
 with the project CSS, the presenter switch in the sidebar, the write switch, sample picker and text box
 in two columns, a ~137 KB frame, a caption, the builders' expander), so the difference between this page
-and read-along is what the app's own code costs per run. Not part of the app.
+and read-along is what the app's own code costs per run.
+
+With `RWKV_LAYOUT_CORE=1` it is the page's core only: the same elements without the two columns, the
+CSS, the help texts and the builders' code line, i.e. the least a page doing read-along's job can send.
+Not part of the app.
 """
+import os
+
 import streamlit as st
 
 st.set_page_config(page_title="Layout floor", page_icon="🪶", layout="wide")
 FRAME = "<!doctype html><html><body><script>const D = " + "[0.1234, -0.5678, 0.9012], " * 5000 + "</script></body></html>"
-CSS = "<style>" + ".x { color: #123456; } " * 100 + "</style>"
+CORE = os.environ.get("RWKV_LAYOUT_CORE") == "1"
+CSS = "" if CORE else "<style>" + ".x { color: #123456; } " * 100 + "</style>"
+HELP = None if CORE else "Any text works."
 
 
 def reading() -> None:
-    st.sidebar.toggle("Presenter mode: bigger text", value=False, help="For a projector.")
+    st.sidebar.toggle("Presenter mode: bigger text", value=False, help=HELP)
     st.title("📖 Read along")
     st.markdown(CSS + "Type a sentence and watch a real model read it one token at a time. " * 6, unsafe_allow_html=True)
     st.toggle("✍️ Let it write: continue the text", value=False, key="write_on")
-    col_text, col_sample = st.columns([3, 1])
-    with col_sample:
-        st.selectbox("Or pick a sample", ["—", "a", "b", "c"], key="sample_choice", help="Short story openings.")
-    with col_text:
-        st.text_area("Your text", key="prompt_box", height=90, max_chars=4000, help="Any text works.")
+    if CORE:
+        st.text_area("Your text", key="prompt_box", height=90, max_chars=4000)
+        st.selectbox("Or pick a sample", ["—", "a", "b", "c"], key="sample_choice")
+    else:
+        col_text, col_sample = st.columns([3, 1])
+        with col_sample:
+            st.selectbox("Or pick a sample", ["—", "a", "b", "c"], key="sample_choice", help="Short story openings.")
+        with col_text:
+            st.text_area("Your text", key="prompt_box", height=90, max_chars=4000, help=HELP)
     st.iframe(FRAME, height="content")
     st.caption("**What you see:** the chips are your text, cut into tokens. " * 5, unsafe_allow_html=True)
     with st.expander("🔧 For builders: what one step computes"):
         st.markdown("Per layer, with $x_t$ the input. " * 20 + "\n\n$$\nr_t = W_r x_t\n$$")
-        st.caption("Computed in `model/rwkv.py`.")
+        if not CORE:
+            st.caption("Computed in `model/rwkv.py`.")
 
 
 def other() -> None:

@@ -5,7 +5,9 @@
 One quiet client (benchmarks/st_client.py) on one app server (`python -m app.serve`), then on a
 one-widget Streamlit page served the same way (the framework's floor), then on read-along's layout
 written as plain Streamlit calls with constant data (benchmarks/layout_floor_app.py: what Streamlit
-itself costs for a page of that shape, so `read_along_over_layout` is what the app's code adds).
+itself costs for a page of that shape, so `read_along_over_layout` is what the app's code adds), then
+on that page's core alone (`RWKV_LAYOUT_CORE=1`: `core_over_floor` is the least a page doing read-along's
+job costs against the floor in this Streamlit).
 For each reading page it measures the server process's CPU (from /proc) for: a rerun with the text
 cached, and a rerun with a new ~25-token text (trace + figures + page). Prints one line per measurement
 and a last `RESULT` line.
@@ -99,10 +101,19 @@ def main(argv=None) -> int:
         layout, _ = asyncio.run(measure(url, server_pid(url), "", args.runs, False, 0))
     result["layout_floor_ms"] = round(layout, 1)
     print(f"{'layout floor':14s} read-along's elements as plain Streamlit calls, constant data: {layout:6.1f} ms CPU per run")
+    os.environ["RWKV_LAYOUT_CORE"] = "1"
+    try:
+        with single_server(["-m", "streamlit", "run", str(layout_app)], []) as url:
+            core, _ = asyncio.run(measure(url, server_pid(url), "", args.runs, False, 0))
+    finally:
+        del os.environ["RWKV_LAYOUT_CORE"]
+    result["core_floor_ms"] = round(core, 1)
+    print(f"{'core floor':14s} the same without columns, CSS, help texts, code line: {core:6.1f} ms CPU per run")
     for page in READING_PAGES:
         key = page.replace("-", "_")
         result[f"{key}_over_floor"] = round(result[f"{key}_cached_ms"] / floor, 2)
     result["read_along_over_layout"] = round(result["read_along_cached_ms"] / layout, 2)
+    result["core_over_floor"] = round(core / floor, 2)
     print("RESULT " + " ".join(f"{k}={v}" for k, v in result.items()))
     return 0
 

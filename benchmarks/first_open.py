@@ -1,6 +1,6 @@
 """How long a first-time visitor waits for a page: open by link in a fresh browser, no cache.
 
-    python -m benchmarks.first_open [--opens 10] [--every 4] [--pages cost-race,glossary]
+    python -m benchmarks.first_open [--opens 10] [--every 4] [--pages cost-race,glossary] [--settle 5]
 
 Starts the README's `python -m app.serve` on a free loopback port (from process start, as a presenter
 would), then every `--every` seconds opens each page in a new Chromium context (empty cache, like a
@@ -11,7 +11,10 @@ participant's phone opening the link for the first time) and times, from navigat
   after the element entered the page (the browser paints that frame right after);
 - `seen`: the same as the driver saw it (Playwright's visibility check, which waits behind whatever long
   task the page runs next, e.g. the charts' code compiling in their frames, so it can read later);
-and the first visit includes whatever the server does on a page's first run. Prints one line per open,
+and, `--settle` seconds after that paint, the browser's long tasks so far (over 50 ms on the page's thread,
+the step-through frames' included): the longest one, the longest inside a frame (the charts' code and
+drawing), and the blocking time (each task's part over 50 ms, summed: how long clicks and keys waited).
+The first visit includes whatever the server does on a page's first run. Prints one line per open,
 then p50 / p95 / max per page and a last `RESULT` line. Target for Cost race (issue 7): `painted` <= 3 s.
 Browser and server share this machine's cores; nothing is asserted.
 """
@@ -45,6 +48,14 @@ PAINT_PROBE = """([selector, text]) => {
   }).observe(document, {subtree: true, childList: true, characterData: true});
 }"""
 
+# Long tasks (the Long Tasks API), buffered from navigation start; frames of the same origin report to the page.
+LONG_TASKS = """() => {
+  window.__longTasks = [];
+  new PerformanceObserver(list => {
+    for (const e of list.getEntries()) window.__longTasks.push([e.duration, e.name]);
+  }).observe({type: "longtask", buffered: true});
+}"""
+
 TIMINGS = """() => {
   const nav = performance.getEntriesByType("navigation")[0];
   const scripts = performance.getEntriesByType("resource").filter(r => r.initiatorType === "script");
@@ -53,18 +64,27 @@ TIMINGS = """() => {
 }"""
 
 
-def open_once(browser, url: str, selector: str, text: str) -> dict:
-    """One open in a new context: seconds to HTML, to scripts loaded, to the page's point painted and seen."""
+def open_once(browser, url: str, selector: str, text: str, settle: float = 0.0) -> dict:
+    """One open in a new context: seconds to HTML, to scripts loaded, to the page's point painted and seen;
+    with `settle`, the long tasks `settle` seconds after the paint (ms)."""
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     try:
         page = context.new_page()
         page.add_init_script(f"({PAINT_PROBE})({[selector, text]!r})")
+        page.add_init_script(f"({LONG_TASKS})()")
         t0 = time.perf_counter()
         page.goto(url, wait_until="commit", timeout=TIMEOUT_MS)
         page.locator(selector, has_text=text).first.wait_for(state="visible", timeout=TIMEOUT_MS)
         seen = time.perf_counter() - t0
         page.wait_for_function("() => window.__painted !== undefined", timeout=TIMEOUT_MS)
-        return {"seen": seen, **page.evaluate(TIMINGS)}
+        out = {"seen": seen, **page.evaluate(TIMINGS)}
+        if settle > 0:
+            page.wait_for_timeout(1000 * settle)
+            tasks = page.evaluate("() => window.__longTasks")
+            out["longest_ms"] = max((d for d, _ in tasks), default=0.0)
+            out["frame_longest_ms"] = max((d for d, name in tasks if name != "self"), default=0.0)
+            out["blocking_ms"] = sum(d - 50 for d, _ in tasks)
+        return out
     finally:
         context.close()
 
@@ -75,6 +95,8 @@ def main(argv=None) -> int:
     ap.add_argument("--every", type=float, default=4.0, help="seconds between rounds of opens (default 4)")
     ap.add_argument("--pages", default="cost-race,glossary",
                     help="comma-separated url paths (default cost-race,glossary)")
+    ap.add_argument("--settle", type=float, default=0.0,
+                    help="seconds to wait after the paint, then report long tasks (default 0: not measured)")
     ap.add_argument("--chromium", default=CHROMIUM)
     args = ap.parse_args(argv)
     pages = [p.strip("/ ") for p in args.pages.split(",") if p.strip("/ ")]
@@ -91,10 +113,12 @@ def main(argv=None) -> int:
                 t_round = time.perf_counter()
                 for path in pages:
                     selector, text = SHOWN.get(path, TITLE)
-                    r = open_once(browser, f"{server.base_url}/{path}", selector, text)
+                    r = open_once(browser, f"{server.base_url}/{path}", selector, text, args.settle)
                     results[path].append(r)
+                    tasks = (f"  long tasks: longest {r['longest_ms']:.0f} ms, in a frame {r['frame_longest_ms']:.0f} ms, "
+                             f"blocking {r['blocking_ms']:.0f} ms" if args.settle > 0 else "")
                     print(f"open {i + 1:2d} /{path:12s} html {r['html']:.2f} s  js {r['js']:.2f} s  "
-                          f"painted {r['painted']:.2f} s  seen {r['seen']:.2f} s", flush=True)
+                          f"painted {r['painted']:.2f} s  seen {r['seen']:.2f} s{tasks}", flush=True)
                 time.sleep(max(0.0, args.every - (time.perf_counter() - t_round)))
             browser.close()
     finally:
@@ -108,6 +132,9 @@ def main(argv=None) -> int:
             out[f"{key}_{what}_p95_s"] = round(percentile(values, 95), 2)
             out[f"{key}_{what}_max_s"] = round(max(values), 2)
         out[f"{key}_first_painted_s"] = round(rs[0]["painted"], 2)
+        if args.settle > 0:
+            for what in ("longest_ms", "frame_longest_ms", "blocking_ms"):
+                out[f"{key}_{what.replace('_ms', '')}_p50_ms"] = round(percentile([r[what] for r in rs], 50))
         print(f"/{path}: painted p50 {out[f'{key}_painted_p50_s']} s, p95 {out[f'{key}_painted_p95_s']} s, "
               f"max {out[f'{key}_painted_max_s']} s (first visit {out[f'{key}_first_painted_s']} s); "
               f"seen by the driver p50 {out[f'{key}_seen_p50_s']} s, p95 {out[f'{key}_seen_p95_s']} s")

@@ -311,3 +311,16 @@ def test_a_question_asked_again_starts_without_the_old_vote():
     assert no_exceptions(alice)
     assert "Your vote:" not in text_of(alice)
     assert vote_radio(alice, code, qs[0]).value is None
+
+
+def test_a_phone_that_missed_a_question_in_between_still_redraws():
+    """A -> B -> A between two of a phone's 2 s looks: the question and its "revealed" flag read the same as
+    before, but the votes were cleared, so what the watcher compares must differ and the phone redraws."""
+    presenter, code, token = open_room_on_page()
+    qs = [q for q in questions.QUESTIONS if len(q.options) >= 2][:2]
+    ask(presenter, qs[0])
+    seen_by_phone = views._drawn_state(store().room(code))
+    ask(presenter, qs[1])
+    ask(presenter, qs[0])
+    now = views._drawn_state(store().room(code))
+    assert now[:2] == seen_by_phone[:2] and now != seen_by_phone

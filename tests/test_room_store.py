@@ -255,6 +255,18 @@ def test_asking_again_keeps_votes_and_a_new_question_starts_fresh(asked):
     assert store.tally(room.code, QUESTION) == [0] * 5
 
 
+def test_asked_round_goes_up_only_when_votes_start_fresh(asked):
+    store, room, token = asked
+    first = store.room(room.code).asked_round
+    store.ask(room.code, token, QUESTION, 5)  # asked again (a rerun): same round, votes kept
+    store.reveal(room.code, token, QUESTION)
+    assert store.ask(room.code, token, QUESTION, 5).asked_round == first  # reopened after the reveal
+    store.ask(room.code, token, OTHER, 3)
+    back = store.ask(room.code, token, QUESTION, 5)
+    # Same question, not revealed, as a phone that looked before A -> B -> A saw it: only the round tells.
+    assert (back.question_id, back.revealed) == (QUESTION, False) and back.asked_round == first + 2
+
+
 def test_vote_of_is_what_the_store_counted(asked):
     store, room, token = asked
     assert store.vote_of(room.code, voter(1), QUESTION) is None
@@ -430,6 +442,37 @@ def test_schema_version_is_written_and_checked(db, clock):
     assert f"version {SCHEMA_VERSION + 98}" in message and f"needs version {SCHEMA_VERSION}" in message
     if db.backend == "postgresql" and sa.make_url(db.url).password:
         assert "***" in message and f":{sa.make_url(db.url).password}@" not in message
+
+
+def test_a_version_1_database_is_upgraded_in_place(db, clock):
+    """Version 1 had no `asked_round`: a running room and its votes survive the upgrade."""
+    engine = db.engine()
+    v1_rooms = sa.Table(
+        "rooms", sa.MetaData(),
+        sa.Column("code", sa.String(CODE_LENGTH), primary_key=True),
+        sa.Column("token_sha256", sa.String(64), nullable=False),
+        sa.Column("created_at", room_store.UTCDateTime, nullable=False),
+        sa.Column("expires_at", room_store.UTCDateTime, nullable=False, index=True),
+        sa.Column("question_id", sa.String(room_store.QUESTION_ID_MAX), nullable=True),
+        sa.Column("n_options", sa.Integer, nullable=False),
+        sa.Column("revealed", sa.Boolean, nullable=False),
+    )
+    with engine.begin() as conn:
+        v1_rooms.metadata.create_all(conn)
+        room_store.SCHEMA_TABLE.create(conn)
+        conn.execute(room_store.SCHEMA_TABLE.insert().values(version=1))
+        now = clock()
+        conn.execute(v1_rooms.insert().values(code="K7M2Q", token_sha256=token_hash("key" * 12), created_at=now,
+                                              expires_at=now + ROOM_TTL, question_id=QUESTION, n_options=5,
+                                              revealed=False))
+    store = db.store(clock)
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.select(room_store.SCHEMA_TABLE.c.version)).scalars().all() == [SCHEMA_VERSION]
+    assert store.room("K7M2Q").asked_round == 0
+    store.vote("K7M2Q", voter(1), QUESTION, 2)
+    assert store.tally("K7M2Q", QUESTION) == [0, 0, 1, 0, 0]
+    assert store.ask("K7M2Q", "key" * 12, OTHER, 3).asked_round == 1
+    db.store(clock)  # a second process starting on the upgraded database finds version 2
 
 
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout_and_foreign_keys(tmp_path):

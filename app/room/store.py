@@ -39,7 +39,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 DATABASE_ENV = "RWKV_EXPLAINER_DATABASE_URL"
 DATABASE_FILE = "rooms.sqlite3"
 ROOM_TTL = datetime.timedelta(hours=12)
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: rooms.asked_round (version 1 databases are upgraded in place)
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: easy to read aloud and to type
 CODE_LENGTH = 5  # 31⁵ ≈ 29 million codes
@@ -95,6 +95,7 @@ class Room:
     question_id: str | None  # the question asked now, or None
     revealed: bool  # whether the current question's answer is shown
     n_options: int = 0  # options of the current question (0 when none is asked)
+    asked_round: int = 0  # +1 each time a question is asked anew (its votes start empty)
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -132,6 +133,7 @@ ROOMS = sa.Table(
     sa.Column("question_id", sa.String(QUESTION_ID_MAX), nullable=True),
     sa.Column("n_options", sa.Integer, nullable=False),
     sa.Column("revealed", sa.Boolean, nullable=False),
+    sa.Column("asked_round", sa.Integer, nullable=False, server_default="0"),
 )
 VOTES = sa.Table(
     "votes", METADATA,
@@ -225,9 +227,16 @@ class RateLimiter:
 # ------------------------------------------------------------------ the store
 
 
+def _table_name(conn, table: sa.Table) -> str:
+    """`table`'s quoted name for raw SQL, in the schema the connection maps it to (tests use their own)."""
+    prep = conn.dialect.identifier_preparer
+    schema = (conn.get_execution_options().get("schema_translate_map") or {}).get(table.schema)
+    return (prep.quote_schema(schema) + "." if schema else "") + prep.quote(table.name)
+
+
 def _room_from_row(row) -> Room:
     return Room(code=row.code, created_at=row.created_at, expires_at=row.expires_at, question_id=row.question_id,
-                revealed=bool(row.revealed), n_options=int(row.n_options))
+                revealed=bool(row.revealed), n_options=int(row.n_options), asked_round=int(row.asked_round))
 
 
 def _not_found(code: str) -> RoomNotFound:
@@ -275,6 +284,11 @@ class RoomStore:
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(4242001)"))
             METADATA.create_all(conn)
             found = conn.execute(sa.select(SCHEMA_TABLE.c.version)).scalars().all()
+            if found == [1]:  # version 1 had no asked_round: add it (existing rooms start at 0)
+                conn.execute(sa.text(f"ALTER TABLE {_table_name(conn, ROOMS)} "
+                                     "ADD COLUMN asked_round INTEGER NOT NULL DEFAULT 0"))
+                conn.execute(SCHEMA_TABLE.update().values(version=SCHEMA_VERSION))
+                found = [SCHEMA_VERSION]
             if not found:
                 conn.execute(SCHEMA_TABLE.insert().values(version=SCHEMA_VERSION))
             elif found != [SCHEMA_VERSION]:
@@ -345,7 +359,8 @@ class RoomStore:
 
     def ask(self, code: str, token: str | None, question_id: str, n_options: int) -> Room:
         """Presenter only: ask `question_id` now, answer hidden. Asking the question already asked keeps its
-        votes (a page rerun, or reopening after a reveal); asking another one starts it with no votes."""
+        votes (a page rerun, or reopening after a reveal); asking another one starts it with no votes and a
+        new `asked_round`."""
         code = normalise_code(code)
         if not question_id or len(question_id) > QUESTION_ID_MAX:
             raise VoteRejected("That question is not in this app.")
@@ -353,12 +368,14 @@ class RoomStore:
             raise VoteRejected(f"A question needs 2 to {OPTIONS_MAX} answers to choose from.")
         with self._write() as conn, conn.begin():
             row = self._presenter_row(conn, code, token)
+            asked_round = row.asked_round
             if row.question_id == question_id:
                 conn.execute(VOTES.delete().where(VOTES.c.room_code == code, VOTES.c.option >= n_options))
             else:
                 conn.execute(VOTES.delete().where(VOTES.c.room_code == code))
+                asked_round += 1
             conn.execute(ROOMS.update().where(ROOMS.c.code == code).values(
-                question_id=question_id, n_options=int(n_options), revealed=False))
+                question_id=question_id, n_options=int(n_options), revealed=False, asked_round=asked_round))
             return _room_from_row(self._live_row(conn, code))
 
     def vote(self, code: str, voter: str, question_id: str, option: int) -> None:

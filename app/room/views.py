@@ -457,18 +457,24 @@ def participant_live(code: str) -> None:
 
 @st.fragment(run_every=PARTICIPANT_REFRESH_S)
 def participant_watch(code: str, drawn: tuple | None) -> None:
-    """Every 2 s: has the room moved on from what this phone shows (`drawn`: question id, revealed)?"""
+    """Every 2 s: has the room moved on from what this phone shows (`drawn`: `_drawn_state`)?"""
     try:
-        room = room_store().room(code)
-        now = (room.question_id, room.revealed)
+        now = _drawn_state(room_store().room(code))
     except Exception:  # the page run says what went wrong, in plain words
         now = None
     if now != drawn:
         st.rerun()
 
 
+def _drawn_state(room) -> tuple:
+    """What a phone's view depends on: the question, whether it is revealed, and the round it was asked in
+    (asked again after another one, its votes were cleared: "your vote" must go even if the phone never saw
+    the other question)."""
+    return room.question_id, room.revealed, room.asked_round
+
+
 def participant_view(code: str) -> tuple | None:
-    """The current question and a vote, or the reveal. Returns what it drew: (question id, revealed), or None
+    """The current question and a vote, or the reveal. Returns what it drew (`_drawn_state`), or None
     when it could only show a message."""
     voter = voter_id()
     sent: dict = st.session_state.setdefault("room_sent", {})  # (code, question id) -> option index the store took
@@ -492,7 +498,7 @@ def participant_view(code: str) -> tuple | None:
     if room is None:
         st.session_state.pop("room_shown", None)
         return None
-    drawn = (room.question_id, room.revealed)
+    drawn = _drawn_state(room)
     question = question_or_none(room.question_id)
     if question is None:
         st.session_state.pop("room_shown", None)

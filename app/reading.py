@@ -17,9 +17,12 @@ from urllib.parse import quote
 
 import streamlit as st
 
+from model.tokenizer import PART_MARK
+
 from . import loaders
+from .glossary import with_tooltips
 from .state import MAX_TOKENS, WRITE_PARAMS, clamp_step, parse_view, prepare_prompt
-from .texts import DEFAULT_PROMPT, EMPTY_PROMPT_HINT, SAMPLE_PROMPTS
+from .texts import DEFAULT_PROMPT, EMPTY_PROMPT_HINT, SAMPLE_PROMPTS, SPLIT_CHARACTER_NOTE
 
 SESSION_PROMPT = "shared_prompt"  # the reader's text, carried from one reading page to the next
 SESSION_PAGE = "prompt_page"  # which reading page drew the prompt box last
@@ -81,10 +84,17 @@ def prompt_box(page_key: str, extra_tokens: int = 0) -> ReadingContext | None:
     if prepared.truncated_from:
         st.warning(f"Your text has {prepared.truncated_from:,} tokens; this page reads the first {MAX_TOKENS}. "
                    "The rest is cut off: the chips stop at token 512.", icon="✂️")
+    if not text.isascii() and splits_characters(prepared.ids):
+        st.caption(with_tooltips(SPLIT_CHARACTER_NOTE), unsafe_allow_html=True)
     start, step_notes = clamp_step(view.step, min(len(prepared.ids) + max(0, extra_tokens), MAX_TOKENS))
     for note in step_notes:
         st.info(note, icon="🔗")
     return ReadingContext(text=text, ids=tuple(prepared.ids), start_step=start, notes=notes, link_step=view.step)
+
+
+def splits_characters(ids) -> bool:
+    """Whether some character of the text is cut over several tokens (its chips read "🍕 1/4" …)."""
+    return any(PART_MARK.search(piece) for piece in loaders.tokenizer().pieces(ids))
 
 
 def _sync_url(text: str) -> bool:

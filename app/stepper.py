@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+import unicodedata
 from dataclasses import dataclass, field
 
 from .assets import PLOTLY_JS_URL
@@ -52,13 +53,20 @@ def safe_json_for_script(raw: str) -> str:
 
 
 def display_piece(piece: str) -> str:
-    """Token text as a chip shows it: spaces kept visible, newlines and control characters named.
+    r"""Token text as a chip shows it: spaces kept visible, newlines and control characters named, and
+    invisible format characters (joiners, emoji-style selectors, direction marks) shown as their code, so a
+    chip is never blank and a direction mark cannot reorder what follows.
 
     >>> display_piece(" a\n")
     '\xa0a↵'
+    >>> display_piece("\u200d")
+    '⟨U+200D⟩'
     """
     out = []
     for ch in piece:
+        if unicodedata.category(ch) == "Cf" or 0xFE00 <= ord(ch) <= 0xFE0F:
+            out.append(f"⟨U+{ord(ch):04X}⟩")
+            continue
         if ch == "\n":
             out.append("↵")
         elif ch == "\t":

@@ -19,6 +19,9 @@ CREDITS = (
 )
 
 EMPTY_PROMPT_HINT = "Type a sentence above (or pick a sample) and the model will read it token by token."
+SPLIT_CHARACTER_NOTE = ("Chips like “🍕 1/4” are parts of one character. The model reads text as bytes. An emoji "
+                        "takes 4 bytes, and a [[token]] can hold just some of them, so one emoji can take "
+                        "several tokens. Each part gets its own chip and its own step.")
 
 # ------------------------------------------------------------------ citing the RWKV paper
 # One numbering everywhere: arXiv 2305.13048 v2 and later (the current version). There, eqs. 11–13 are the

@@ -12,6 +12,7 @@ Example:
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -20,6 +21,7 @@ from .data import EOT
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 TOKENIZER_PATH = WEIGHTS_DIR / "tokenizer.json"
+PART_MARK = re.compile("\u202f(\\d+)/(\\d+)")  # "🍕 2/4": part 2 of a character cut over 4 tokens (`pieces`)
 
 
 class BPETokenizer:
@@ -41,14 +43,71 @@ class BPETokenizer:
         return self._tok.decode([int(i) for i in ids], skip_special_tokens=False)
 
     def piece(self, token_id: int) -> str:
-        """The text of one token (may be part of a multi-byte character: shown with U+FFFD)."""
+        """The text of one token on its own (part of a multi-byte character shows as U+FFFD)."""
         return self.decode([token_id])
 
+    def token_bytes(self, token_id: int) -> bytes:
+        """The bytes one token stands for (a special token: its text)."""
+        name = self._tok.id_to_token(int(token_id))
+        if int(token_id) == self.eot_id or name is None:
+            return self.piece(token_id).encode("utf-8")
+        return bytes(BYTE_OF_CHAR[ch] for ch in name)
+
     def pieces(self, ids) -> list[str]:
-        return [self.piece(i) for i in ids]
+        """Each token's text as read in its sequence. A character whose bytes are split over several tokens
+        (an emoji takes 4 bytes; this vocabulary often cuts it) shows in each of them with its part, e.g.
+        "🍕 1/3", "🍕 2/3", "🍕 3/3", instead of three "�". Plain text is exactly `piece` per token.
+
+        >>> tok.pieces(tok.encode("a 🍕"))    # doctest: +SKIP
+        ['a', ' ', '🍕 1/3', '🍕 2/3', '🍕 3/3']
+        """
+        raw = [self.token_bytes(i) for i in ids]
+        owner = [k for k, chunk in enumerate(raw) for _ in chunk]  # which token holds each byte
+        data = b"".join(raw)
+        labels = [""] * len(raw)
+        pos = 0
+        while pos < len(data):
+            size = _utf8_length(data[pos])
+            char = data[pos:pos + size].decode("utf-8", errors="strict") if _valid(data[pos:pos + size], size) else None
+            if char is None:  # a stray byte (text the model wrote can hold one): U+FFFD, as decode shows it
+                char, size = "\ufffd", 1
+            holders = list(dict.fromkeys(owner[pos:pos + size]))
+            if len(holders) == 1:
+                labels[holders[0]] += char
+            else:
+                for part, k in enumerate(holders, 1):
+                    labels[k] += f"{char}\u202f{part}/{len(holders)}"  # narrow no-break space: one chip, one line
+            pos += size
+        return labels
 
     def save(self, path: str | Path) -> None:
         self._tok.save(str(path))
+
+
+def _byte_of_char() -> dict[str, int]:
+    """The byte-level alphabet (GPT-2's): printable Latin-1 bytes stand for themselves, the other 68 bytes
+    for the characters from U+0100 on, in byte order. A token's name spells its bytes in these characters."""
+    kept = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    moved = [b for b in range(256) if b not in kept]
+    return {**{chr(b): b for b in kept}, **{chr(256 + n): b for n, b in enumerate(moved)}}
+
+
+BYTE_OF_CHAR = _byte_of_char()
+
+
+def _utf8_length(lead: int) -> int:
+    """Bytes in the UTF-8 character that starts with `lead` (1 for a byte that cannot start one)."""
+    return 2 if 0xC2 <= lead <= 0xDF else 3 if 0xE0 <= lead <= 0xEF else 4 if 0xF0 <= lead <= 0xF4 else 1
+
+
+def _valid(chunk: bytes, size: int) -> bool:
+    if len(chunk) != size:
+        return False
+    try:
+        chunk.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def train_tokenizer(stories: list[str], vocab_size: int = 4096) -> BPETokenizer:

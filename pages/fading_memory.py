@@ -36,7 +36,7 @@ elif ablation == "remove a token":
         st.info("There is only one token: nothing to remove.")
     else:
         drop = st.selectbox("Token to remove", list(range(len(ctx.ids))),
-                            format_func=lambda i: f"{i + 1}: {trace.pieces[i]!r}", key="fade_drop")
+                            format_func=lambda i: f"{i + 1}: “{stepper.display_piece(trace.pieces[i])}”", key="fade_drop")
         ids = ctx.ids[:drop] + ctx.ids[drop + 1:]
         start = min(start, len(ids) - 1)
 

@@ -81,6 +81,17 @@ def test_odd_unicode_and_html_are_plain_text():
     assert "<img src=x" not in html and html.count("<script") == 2  # the JSON spec and the stepper code (it adds plotly.js itself)
 
 
+def test_an_emoji_cut_over_tokens_gets_part_chips_and_a_note():
+    at = run_page(READ)
+    at.text_area[0].set_value("I love pizza 🍕 and my dog 🐶").run()
+    assert no_exceptions(at)
+    labels = stepper_specs(at)[0]["labels"]
+    assert "🍕\u202f1/4" in labels and "🐶\u202f4/4" in labels and not any("\ufffd" in x for x in labels)
+    assert any("parts of one character" in c.value for c in at.caption)
+    at.text_area[0].set_value("I love pizza and my dog").run()  # plain text: no note
+    assert not any("parts of one character" in c.value for c in at.caption)
+
+
 def greedy_continuation(ids: list[int], n: int) -> list[int]:
     """The shipped RWKV's greedy continuation, by stepping and taking the top logit (no generate code)."""
     from model.checkpoint import load_model
@@ -205,6 +216,7 @@ def test_fading_memory_ablations_change_what_echoes():
     _, frozen = echo_frames(at)
     assert len(frozen) == n and not np.allclose(frozen[-1], base[-1])
     at.radio(key="fade_ablation").set_value("remove a token").run()
+    assert at.selectbox(key="fade_drop").options[0] == f"1: “{spec['labels'][0]}”"  # as the chip shows it
     at.selectbox(key="fade_drop").set_value(2).run()
     assert no_exceptions(at)
     spec_removed, removed = echo_frames(at)

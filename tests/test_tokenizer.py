@@ -52,3 +52,40 @@ def test_freshly_trained_tokenizer_is_lossless_on_unseen_scripts():
     tok = train_tokenizer(["a small cat sat on a mat"] * 20, vocab_size=300)
     for text in SAMPLES.values():
         assert tok.decode(tok.encode(text)) == text
+
+
+def test_byte_alphabet_is_the_tokenizers_own():
+    from tokenizers import pre_tokenizers
+
+    from model.tokenizer import BYTE_OF_CHAR
+
+    assert set(BYTE_OF_CHAR) == set(pre_tokenizers.ByteLevel.alphabet()) and sorted(BYTE_OF_CHAR.values()) == list(range(256))
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_token_bytes_spell_the_text(tok, name):
+    ids = tok.encode(SAMPLES[name])
+    assert b"".join(tok.token_bytes(i) for i in ids) == SAMPLES[name].encode("utf-8")
+
+
+def test_a_character_cut_over_tokens_shows_its_parts_not_replacement_marks(tok):
+    from model.tokenizer import PART_MARK
+
+    text = "I love pizza 🍕🍕 and 从前"
+    ids = tok.encode(text)
+    pieces = tok.pieces(ids)
+    assert len(pieces) == len(ids) and "\ufffd" not in "".join(pieces)
+    assert any("\ufffd" in tok.piece(i) for i in ids)  # alone, the same tokens are unreadable
+    parts = [PART_MARK.search(p) for p in pieces]
+    cut = [(p, m) for p, m in zip(pieces, parts) if m]
+    assert cut and cut[0][0].startswith("🍕") and cut[0][1].group(1) == "1"
+    # taking the marks out and keeping each character once gives the text back
+    rebuilt = "".join(PART_MARK.sub("", p) if not m or m.group(1) == "1" else "" for p, m in zip(pieces, parts))
+    assert rebuilt == text
+
+
+def test_a_stray_byte_shows_as_a_replacement_mark(tok):
+    pizza = tok.encode("🍕")
+    assert len(pizza) > 1
+    pieces = tok.pieces(pizza[1:])  # a text that starts inside a character (the model can write one)
+    assert "".join(pieces).count("\ufffd") >= 1 and len(pieces) == len(pizza) - 1

@@ -208,6 +208,8 @@ _TEMPLATE = r"""<!doctype html>
   body.present .chip { font-size: 22px; padding: 3px 8px; }
   body.present #chips { max-height: 140px; }
   body.present #note { font-size: 21px; }
+  /* Touch screens: buttons a finger can hit (44 px, as phone makers advise). */
+  @media (pointer: coarse) { button { min-height: 44px; min-width: 44px; } .dl button { min-height: 44px; padding: 3px 14px; } }
 </style>
 </head><body class="__BODY_CLASS__">
 <div id="controls" role="toolbar" aria-label="Step through the text">

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import re
 import threading
 
 import streamlit as st
@@ -63,6 +64,14 @@ abbr.gloss:hover::after, abbr.gloss:focus::after {
   [data-testid="stMarkdown"] table { font-size: 0.8rem; }
   [data-testid="stMarkdown"] th, [data-testid="stMarkdown"] td { padding: 0.25rem 0.3rem; }
 }
+/* Wide formulas (For builders) scroll sideways on a phone: a shadow at an edge says there is more. */
+[data-testid="stMarkdown"] .katex-display { overflow-x: auto; overflow-y: hidden; padding: 0.2rem 0;
+  background: linear-gradient(to right, #fff 30%, rgba(255, 255, 255, 0)) left / 2rem 100% no-repeat local,
+    linear-gradient(to left, #fff 30%, rgba(255, 255, 255, 0)) right / 2rem 100% no-repeat local,
+    radial-gradient(farthest-side at 0 50%, rgba(0, 0, 0, 0.3), rgba(0, 0, 0, 0)) left / 0.8rem 100% no-repeat scroll,
+    radial-gradient(farthest-side at 100% 50%, rgba(0, 0, 0, 0.3), rgba(0, 0, 0, 0)) right / 0.8rem 100% no-repeat scroll; }
+/* Touch screens: a glossary term is a finger-sized target (the padding takes taps, the text does not move). */
+@media (pointer: coarse) { abbr.gloss { padding: 0.6rem 0.1rem; } }
 /* Streamlit greys captions with opacity (3.9:1 on white); what-you-see captions need 4.5:1 or more. */
 [data-testid="stCaptionContainer"] { color: #4a4c57 !important; opacity: 1 !important; }
 </style>
@@ -135,6 +144,9 @@ class BuildersNotes:
         self.parts.append(text)
 
     def latex(self, expression: str) -> None:
+        """A display formula. Its equation number follows it on the same line (`\\tag` pins the number to the
+        right edge, where it sat on top of a wide formula on a phone)."""
+        expression = re.sub(r"\\tag\{([^{}]*)\}", lambda m: r"\qquad\text{(" + m.group(1) + ")}", expression)
         self.parts.append(f"$$\n{expression}\n$$")
 
 

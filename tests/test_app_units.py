@@ -186,3 +186,15 @@ def st_cache(**kw):
     import streamlit as st
 
     return st.cache_resource(max_entries=8, show_spinner=False, **kw)
+
+
+def test_builders_formulas_carry_their_number_inline_not_pinned_right():
+    """KaTeX pins a \\tag to the right edge: on a phone it sat on top of a wide formula."""
+    from app.ui import BuildersNotes
+
+    notes = BuildersNotes()
+    notes.latex(r"o_t = W_o\,(\sigma(r_t) \odot wkv_t) \tag{%s}" % "16")
+    notes.latex(r"r'_t = W'_r x \tag{14, 15}")
+    notes.latex(r"x = y")
+    assert notes.parts == ["$$\no_t = W_o\\,(\\sigma(r_t) \\odot wkv_t) \\qquad\\text{(16)}\n$$",
+                           "$$\nr'_t = W'_r x \\qquad\\text{(14, 15)}\n$$", "$$\nx = y\n$$"]

@@ -290,6 +290,10 @@ _TEMPLATE = r"""<!doctype html>
       phoneSizes(layout);
       fig.data.forEach(function (t) {  // long legend entries wrap instead of running past the chart's edge
         if (t.name && String(t.name).length > 26) t.name = wrapText(t.name, 26).join("<br>");
+        // Numbers over narrow bars: Plotly shrinks them to the bar's width (6 px type); upright, full size.
+        if (t.type === "bar" && t.textposition === "outside" && t.orientation !== "h") {
+          t.textangle = -90; t.constraintext = "none";
+        }
       });
     }
     // No toolbar on a phone (it covers the title) or a projector (clutter on a slide; the page's own
@@ -363,6 +367,11 @@ _TEMPLATE = r"""<!doctype html>
     axisKeys(layout).forEach(function (k) {
       const t = layout[k].title, vertical = k.charAt(0) === "y";
       if (t && t.text) layout[k] = Object.assign({}, layout[k], {title: Object.assign({}, t, {text: wrapText(t.text, vertical ? 18 : 28).join("<br>")})});
+      // Long tick labels ("10 billion") push the plot right, and stand off so they do not run into the x axis's first label.
+      if (vertical) {
+        const title = layout[k].title && layout[k].title.text ? {title: Object.assign({}, layout[k].title, {standoff: 14})} : {};
+        layout[k] = Object.assign({}, layout[k], {automargin: true, ticklabelstandoff: 12}, title);
+      }
       const ax = layout[k];
       // Token labels ("12:dog") along a narrow x axis collide when slanted: keep a few, numbers only, level.
       if (!vertical && Array.isArray(ax.ticktext) && Array.isArray(ax.tickvals) && ax.ticktext.length > 6) {

@@ -54,12 +54,25 @@ def read_along_summaries(trace, gpt_cache_bytes) -> list[str]:
             for t in range(len(trace.ids))]
 
 
-def token_shift_notes(trace, shares: dict[str, np.ndarray], layer: int) -> list[str]:
-    """Token shift's line per step: how much of the chosen layer's key input comes from the previous token."""
-    return [_opening(t, trace) + (" It is the first token: nothing comes before it." if t == 0 else
-                                  f" In layer {layer + 1}, {100 * float(shares['k'][t, layer]):.0f}% of what feeds "
-                                  "the key comes from the previous token.")
-            for t in range(len(trace.ids))]
+def token_shift_notes(trace, shares: dict[str, np.ndarray], layer: int, switched_off=None) -> list[str]:
+    """Token shift's line per step: how much of the chosen layer's key input comes from the previous token.
+    `switched_off`: the same text read with token shift switched off (the page's test); the line then says
+    that nothing comes from the previous token now, what the trained model takes (the charts above show it),
+    and the top guess both ways."""
+    lines = []
+    for t in range(len(trace.ids)):
+        share = f"{100 * float(shares['k'][t, layer]):.0f}%"
+        if switched_off is None:
+            lines.append(_opening(t, trace) + (" It is the first token: nothing comes before it." if t == 0 else
+                                               f" In layer {layer + 1}, {share} of what feeds the key comes from "
+                                               "the previous token."))
+            continue
+        off = "" if t == 0 else (f" Token shift is off, so nothing comes from the previous token now; trained, "
+                                 f"layer {layer + 1} takes {share} of its key's input from it.")
+        lines.append(f"{_opening(t, trace)}{off} Top guess with token shift: {_quoted(trace.top_pieces[t][0])} "
+                     f"({100 * float(trace.top_probs[t][0]):.0f}%); without: {_quoted(switched_off.top_pieces[t][0])} "
+                     f"({100 * float(switched_off.top_probs[t][0]):.0f}%).")
+    return lines
 
 
 def fading_notes(trace, rwkv_weights: np.ndarray, gpt_weights: np.ndarray, layer: int) -> list[str]:

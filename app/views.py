@@ -35,13 +35,13 @@ def read_along(ids: tuple[int, ...], kinds: tuple[str, ...]) -> PreparedStepper:
 def token_shift(ids: tuple[int, ...], layer: int, ablate: bool) -> PreparedStepper:
     trace = loaders.rwkv_trace(ids)
     figs = [figures.shift_share_figure(trace), figures.channel_mixer_figure(trace, layer)]
-    if ablate:
-        ablated = loaders.rwkv_trace(ids, "no-shift")
-        figs.append(figures.compare_guesses_figure(trace, ablated, "With token shift (normal)", "Token shift switched off"))
+    ablated = loaders.rwkv_trace(ids, "no-shift") if ablate else None
+    if ablated is not None:  # what the test changes comes first; the trained mixing follows, for comparison
+        figs.insert(0, figures.compare_guesses_figure(trace, ablated, "With token shift (normal)", "Token shift switched off"))
     else:
         figs.append(figures.top_guesses_figure(trace, title="What the model expects next"))
     figs.append(figures.mix_profile_figure(trace, layer))  # a still chart: the layer's learned mixer
-    notes = token_shift_notes(trace, figures.previous_token_share(trace), layer)
+    notes = token_shift_notes(trace, figures.previous_token_share(trace), layer, switched_off=ablated)
     return prepare(figs, trace.pieces, notes=notes, summaries=notes)
 
 

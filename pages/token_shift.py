@@ -26,11 +26,12 @@ MIXER_CAPTION = ("The last chart stays the same as you step, because it is part 
                  "a channel takes more than all of one token and takes away some of the other. So it reacts to the "
                  "change from the previous token.")
 if ablate:
-    ui.caption("the first chart has a group of bars for each [[layer]]. They show how much of the input to the "
-               "[[key]], the [[value]] and the [[receptance]] comes from the previous token at this step. The second "
-               "shows the [[mixer]] of a few channels of the chosen layer: orange is from this token, blue from the "
-               "previous one. The third shows the model's top guesses with token shift (left) and without it "
-               "(right). " + MIXER_CAPTION)
+    ui.caption("the first chart shows the model's top guesses with token shift (left) and without it (right). "
+               "That is what switching it off changes. The next two show the mixing the trained model does, to "
+               "compare: switched off, none of it happens. The second chart has a group of bars for each [[layer]]: "
+               "how much of the input to the [[key]], the [[value]] and the [[receptance]] comes from the previous "
+               "token at this step. The third shows the [[mixer]] of a few channels of the chosen layer: orange is "
+               "from this token, blue from the previous one. " + MIXER_CAPTION)
 else:
     ui.caption("the first chart has a group of bars for each [[layer]]. They show how much of the input to the "
                "[[key]], the [[value]] and the [[receptance]] comes from the previous token at this step. The rest "

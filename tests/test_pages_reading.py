@@ -192,14 +192,15 @@ def test_token_shift_ablation_changes_predictions():
     (spec,) = stepper_specs(at)
     assert len(spec["figures"]) == 4
     assert spec["figures"][3]["frames"] == []  # the layer's mixer settings: a still chart
-    at.toggle[0].set_value(True).run()
+    at.toggle(key="no_shift").set_value(True).run()
     assert no_exceptions(at)
     (spec,) = stepper_specs(at)
-    frames = spec["figures"][2]["frames"]
+    frames = spec["figures"][0]["frames"]  # switched off, the guesses both ways come first
     normal = [as_array(f["data"][0]["x"]) for f in frames]
     ablated = [as_array(f["data"][1]["x"]) for f in frames]
     assert len(normal) == len(ablated) == len(spec["labels"])
     assert any(not np.allclose(a, b) for a, b in zip(normal, ablated))
+    assert "Token shift is off, so nothing comes from the previous token now" in spec["notes"][1]
 
 
 def echo_frames(at):

@@ -28,6 +28,18 @@ def test_token_shift_note_reports_the_chosen_layers_share():
     assert f"In layer 2, {100 * shares['k'][2, 1]:.0f}% of what feeds the key" in lines[2]
 
 
+def test_token_shift_note_with_it_switched_off_says_so_and_gives_both_guesses():
+    tr = fixed_trace()
+    off = fixed_trace()
+    off.top_pieces = [["zz"] + row[1:] for row in tr.top_pieces]
+    shares = previous_token_share(tr)
+    lines = steps.token_shift_notes(tr, shares, layer=1, switched_off=off)
+    assert "nothing comes from the previous token now" in lines[2]
+    assert f"trained, layer 2 takes {100 * shares['k'][2, 1]:.0f}%" in lines[2]
+    assert f"with token shift: “{tr.top_pieces[2][0]}”" in lines[2] and "without: “zz”" in lines[2]
+    assert "off" not in lines[0].split("Top guess")[0]  # the first token has no previous one to mention
+
+
 def test_fading_note_names_the_token_that_counts_most_for_each_model():
     tr = fixed_trace()
     rwkv = np.tril(np.ones((6, 6))) / np.arange(1, 7)[:, None]

@@ -73,11 +73,13 @@ def parse_scale_params(size_raw, context_raw, gqa_raw) -> tuple[str, int, bool, 
 
 
 RACE_LEAD = (
-    "Both models read the same story on this computer. "
+    "Both models read the start of the same story on this computer. "
     "RWKV's memory is a box that never grows: its [[state]] stays the same size however long the text. "
     "A [[transformer]]'s [[KV cache]] is a stack that grows with every token, and for every new token "
     "it looks back over the whole stack. We time how long each model takes to read one more [[token]] "
     "after 1, 64, 256 and up to 8,192 tokens, many times over, and show the middle time. "
+    "Past the start of the story, the transformer's stack is filled with copies of what it read: its work "
+    "depends on how much it holds, not on what it says. "
     "Watch what that does to memory and time."
 )
 

@@ -42,7 +42,7 @@ elif ablation == "remove a token":
 
 stepper.show(views.fading_echo(tuple(ids), layer, abl), start=start)
 ui.caption("how much each earlier token counts at the token being read (orange chip). Blue is its share in what "
-           "RWKV's memory returns ([[implicit attention]]). Red is its share in the same-size [[transformer]]'s "
+           "RWKV's memory returns ([[implicit attention]]). Red-orange is its share in the same-size [[transformer]]'s "
            f"[[attention]]. Both are for layer {layer + 1}, averaged over channels and [[heads|head]]. The chart shows "
            "the last 48 tokens.")
 if abl == "no-decay":

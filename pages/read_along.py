@@ -11,7 +11,7 @@ ui.page_header(
     "Type a sentence and watch a real [[RWKV]] [[model]] read it one [[token]] at a time. It is like a person "
     "reading a line with a finger under each word. After every token, the model updates its [[state]]: a fixed "
     "set of numbers that is its whole memory. Then it guesses what comes next. Use **Next**, **Back** and "
-    "**Play** (or the arrow keys) to step through.",
+    "**Play** (or the arrow keys on a keyboard) to step through.",
 )
 
 request, write_notes = parse_write({key: st.query_params.get_all(key) for key in WRITE_PARAMS})

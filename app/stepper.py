@@ -397,6 +397,18 @@ _TEMPLATE = r"""<!doctype html>
     layout.hoverlabel = {font: {size: 20}};
     if (layout.title) layout.title = Object.assign({}, layout.title, {font: {size: 24}});
     (layout.annotations || []).forEach(function (a) { a.font = Object.assign({}, a.font, {size: 22}); });
+    // Token labels along an axis ("12: dog"): at 20 px they piled up; keep one per 30 px of axis.
+    const width = (document.body.clientWidth || 1200) / (figsEl.classList.contains("cols2") ? 2 : 1);
+    axisKeys(layout).forEach(function (k) {
+      const ax = layout[k], dom = ax.domain || [0, 1];
+      if (!Array.isArray(ax.tickvals) || !Array.isArray(ax.ticktext)) return;
+      const span = k.charAt(0) === "y" ? layout.height - layout.margin.t - layout.margin.b : width - 220;
+      const fit = Math.max(2, Math.floor(span * (dom[1] - dom[0]) / 30));
+      if (ax.ticktext.length <= fit) return;
+      const every = Math.ceil(ax.ticktext.length / fit), vals = [], texts = [];
+      ax.tickvals.forEach(function (v, i) { if (i % every === 0) { vals.push(v); texts.push(ax.ticktext[i]); } });
+      layout[k] = Object.assign({}, ax, {tickvals: vals, ticktext: texts});
+    });
   }
   function showFrame(d, i) {
     if (!d.__ready || d.__still) return;
@@ -453,15 +465,17 @@ _TEMPLATE = r"""<!doctype html>
     if (fromPage) {
       // On the page itself only what a presenter's clicker sends (arrows, Page Up/Down), and never
       // while a control has focus, so Streamlit's own widgets keep their keys.
-      if (k !== "ArrowRight" && k !== "ArrowLeft" && k !== "PageDown" && k !== "PageUp") return;
+      // In presenter mode ↓ and ↑ step too (some clickers send them); elsewhere they scroll the page, as usual.
+      const clicker = ["ArrowRight", "ArrowLeft", "PageDown", "PageUp"].concat(PRESENT ? ["ArrowDown", "ArrowUp"] : []);
+      if (clicker.indexOf(k) < 0) return;
       const active = window.parent.document.activeElement;
       if (active && active.closest && active.closest(
           "button, a[href], input, textarea, select, [contenteditable], [role=slider], [role=listbox], " +
           "[role=combobox], [role=radio], [role=radiogroup], [role=switch], [role=tab], [role=menu]")) return;
     }
     if (k === " " && tag === "button") return;
-    if (k === "ArrowRight" || k === "PageDown" || k === " ") { stop(); go(step + 1); }
-    else if (k === "ArrowLeft" || k === "PageUp") { stop(); go(step - 1); }
+    if (k === "ArrowRight" || k === "PageDown" || k === " " || (PRESENT && k === "ArrowDown")) { stop(); go(step + 1); }
+    else if (k === "ArrowLeft" || k === "PageUp" || (PRESENT && k === "ArrowUp")) { stop(); go(step - 1); }
     else if (k === "Home") { stop(); go(0); }
     else if (k === "End") { stop(); go(n - 1); }
     else if (k === "p" || k === "P") { play(); }

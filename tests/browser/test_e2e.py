@@ -264,6 +264,9 @@ def test_play_pause_and_clicker_keys(page, app_server):
         page.keyboard.press(key)
         here += delta
         expect_step(frame, here)
+    page.keyboard.press("ArrowDown")  # outside presenter mode ↓ scrolls the page, it does not step
+    page.wait_for_timeout(300)
+    expect_step(frame, here)
     assert_healthy(page)
 
 

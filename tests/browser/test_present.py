@@ -128,3 +128,22 @@ def test_clicker_keys_still_step_after_a_click_on_a_chart_without_steps(app_serv
     finally:
         page.context.close()
 
+
+
+def test_in_presenter_mode_down_and_up_step_too(app_server, browser):
+    """Some clickers send ↓ / ↑: in presenter mode they step, without a click into the page first."""
+    page = new_page(browser, PROJECTOR)
+    try:
+        page.goto(f"{app_server}/read-along?present=1")
+        wait_for_app(page)
+        frame = stepper_frame(page)
+        assert frame.evaluate("() => document.body.dataset.step") == "0"
+        page.keyboard.press("ArrowDown")
+        frame.wait_for_function("() => document.body.dataset.step === '1'", timeout=5000)
+        page.keyboard.press("ArrowDown")
+        frame.wait_for_function("() => document.body.dataset.step === '2'", timeout=5000)
+        page.keyboard.press("ArrowUp")
+        frame.wait_for_function("() => document.body.dataset.step === '1'", timeout=5000)
+        assert page.page_errors == []
+    finally:
+        page.context.close()

@@ -28,7 +28,11 @@ def test_tally_figure_marks_the_right_answer_with_text_not_colour_alone():
     assert bar.y[0].startswith(views.RIGHT_MARK) and not bar.y[1].startswith(views.RIGHT_MARK)
     assert views.RIGHT_MARK in bar.text[0] and views.RIGHT_MARK not in bar.text[2]
     assert bar.marker.color[0] != bar.marker.color[1] == bar.marker.color[2]
-    assert "<b>" not in "".join(fig.layout.yaxis.ticktext)  # option text is escaped for Plotly
+    ticks = fig.layout.yaxis.ticktext
+    assert "a <b>" not in "".join(ticks) and "a &lt;b&gt;" in ticks[0]  # option text is escaped for Plotly
+    # the votes sit under each answer (in the axis's margin, which grows to fit), never beside the bar
+    assert ticks[0].endswith("<br><b>2 votes (67%)  ✓ right</b>") and ticks[1].endswith("<b>0 votes (0%)</b>")
+    assert bar.textposition == "none"
     before = views.tally_figure(("a", "b"), [0, 0])
     assert len(set(before.data[0].marker.color)) == 1 and before.data[0].text == ("0 votes", "0 votes")
 

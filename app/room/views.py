@@ -185,21 +185,25 @@ def tally_figure(options: Sequence[str], counts: Sequence[int], correct: Sequenc
         share = f" ({100 * c / total:.0f}%)" if total else ""
         texts.append(f"{c} vote{'' if c == 1 else 's'}{share}" + (f"  {RIGHT_MARK} right" if i in right else ""))
     colors = [BAR if (not right or i in right) else BAR_OTHER for i in range(n)]
+    # The votes go under each answer's label, not after its bar: beside a bar they ran off a phone's screen
+    # ("1 vote (5"), while the label's margin grows to fit.
+    ticktext = [_wrap(label) + f"<br><b>{html.escape(text, quote=False)}</b>" for label, text in zip(labels, texts)]
+    line_px = 1.3 * font_size
+    rows_px = [max(52.0, line_px * (tick.count("<br>") + 1) + 14) for tick in ticktext]
     fig = go.Figure(go.Bar(
-        x=counts, y=tuple(labels), orientation="h", text=texts, textposition="outside", cliponaxis=False,
+        x=counts, y=tuple(labels), orientation="h", text=texts, textposition="none",
         marker={"color": colors, "line": {"color": "#1b1b1b", "width": [2 if i in right else 0 for i in range(n)]}},
-        textfont={"size": font_size, "color": "#1b1b1b"},
         hovertemplate="%{y}: %{x} votes<extra></extra>",
     ))
     top = max(counts) if counts else 0
     fig.update_layout(**base_layout(
-        height=60 + 52 * max(1, n) + (40 if title else 0), margin={"l": 10, "r": 20, "t": 50 if title else 10, "b": 30},
+        height=round(60 + sum(rows_px) + (40 if title else 0)), margin={"l": 10, "r": 20, "t": 50 if title else 10, "b": 30},
         showlegend=False, **({"title": {"text": title}} if title else {}),
         font={**FONT, "size": font_size, "color": "#1b1b1b"}, bargap=0.3,
-        xaxis={"title": None, "rangemode": "tozero", "range": [0, max(1, top) * 1.6], "dtick": max(1, -(-top // 5)),
+        xaxis={"title": None, "rangemode": "tozero", "range": [0, max(1, top) * 1.05], "dtick": max(1, -(-top // 5)),
                "gridcolor": "#e5e7eb", "fixedrange": True},
         yaxis={"autorange": "reversed", "automargin": True, "fixedrange": True, "tickfont": {"size": font_size},
-               "tickvals": tuple(labels), "ticktext": [_wrap(label) for label in labels]},
+               "tickvals": tuple(labels), "ticktext": ticktext},
     ))
     return fig
 

@@ -295,6 +295,22 @@ def test_projector_link_drops_the_key_from_the_address_but_keeps_presenting():
     assert no_exceptions(at) and store().room(code).revealed
 
 
+def test_a_projector_that_reloads_without_its_key_keeps_the_join_code_and_says_how_to_get_control_back():
+    """The projector's address never holds the key: after a reload (a new session) it must not turn into a phone's
+    voting form in front of the room."""
+    presenter, code, token = open_room_on_page()
+    q = a_question(2)
+    ask(presenter, q)
+    at = run_page("pages/room.py", {"room": code, "present": "1"})  # F5 on the projector
+    assert no_exceptions(at)
+    assert "lost the presenter key" in warnings(at) and "console" in warnings(at)
+    assert code in text_of(at) and "/join?room=" + code in text_of(at)  # latecomers can still join
+    assert q.prompt in text_of(at)
+    assert not at.radio and not [b for b in at.button if b.key == "room_reveal_button"]
+    plain = run_page("pages/room.py", {"room": code})  # not a projector: a visitor without the key may vote
+    assert "cannot ask questions here" in warnings(plain) and plain.radio
+
+
 def test_a_question_asked_again_starts_without_the_old_vote():
     """Ask A, vote, ask B, ask A again (a presenter stepping back in the talk): the store cleared the votes, so the
     phone must not say "Your vote" or claim "You got it!" for a vote that no longer counts."""

@@ -209,7 +209,8 @@ _TEMPLATE = r"""<!doctype html>
   body.present #chips { max-height: 140px; }
   body.present #note { font-size: 21px; }
   /* Touch screens: buttons a finger can hit (44 px, as phone makers advise). */
-  @media (pointer: coarse) { button { min-height: 44px; min-width: 44px; } .dl button { min-height: 44px; padding: 3px 14px; } }
+  @media (pointer: coarse) { button { min-height: 44px; min-width: 44px; } .dl button { min-height: 44px; padding: 3px 14px; }
+    .chip { padding: 6px 8px; } #chips { gap: 6px; max-height: 136px; } }
 </style>
 </head><body class="__BODY_CLASS__">
 <div id="controls" role="toolbar" aria-label="Step through the text">
@@ -367,11 +368,8 @@ _TEMPLATE = r"""<!doctype html>
     axisKeys(layout).forEach(function (k) {
       const t = layout[k].title, vertical = k.charAt(0) === "y";
       if (t && t.text) layout[k] = Object.assign({}, layout[k], {title: Object.assign({}, t, {text: wrapText(t.text, vertical ? 18 : 28).join("<br>")})});
-      // Long tick labels ("10 billion") push the plot right, and stand off so they do not run into the x axis's first label.
-      if (vertical) {
-        const title = layout[k].title && layout[k].title.text ? {title: Object.assign({}, layout[k].title, {standoff: 14})} : {};
-        layout[k] = Object.assign({}, layout[k], {automargin: true, ticklabelstandoff: 12}, title);
-      }
+      // The x axis's labels stand a little lower, so its first one ("1K") clears the y axis's last ("10 billion").
+      if (!vertical) layout[k] = Object.assign({}, layout[k], {ticklabelstandoff: 8});
       const ax = layout[k];
       // Token labels ("12:dog") along a narrow x axis collide when slanted: keep a few, numbers only, level.
       if (!vertical && Array.isArray(ax.ticktext) && Array.isArray(ax.tickvals) && ax.ticktext.length > 6) {

@@ -56,10 +56,10 @@ class BPETokenizer:
     def pieces(self, ids) -> list[str]:
         """Each token's text as read in its sequence. A character whose bytes are split over several tokens
         (an emoji takes 4 bytes; this vocabulary often cuts it) shows in each of them with its part, e.g.
-        "🍕 1/3", "🍕 2/3", "🍕 3/3", instead of three "�". Plain text is exactly `piece` per token.
+        "🍕 1/4" … "🍕 4/4", instead of four "�". Plain text is exactly `piece` per token.
 
         >>> tok.pieces(tok.encode("a 🍕"))    # doctest: +SKIP
-        ['a', ' ', '🍕 1/3', '🍕 2/3', '🍕 3/3']
+        ['a', ' ', '🍕\u202f1/4', '🍕\u202f2/4', '🍕\u202f3/4', '🍕\u202f4/4']
         """
         raw = [self.token_bytes(i) for i in ids]
         owner = [k for k, chunk in enumerate(raw) for _ in chunk]  # which token holds each byte
@@ -68,7 +68,7 @@ class BPETokenizer:
         pos = 0
         while pos < len(data):
             size = _utf8_length(data[pos])
-            char = data[pos:pos + size].decode("utf-8", errors="strict") if _valid(data[pos:pos + size], size) else None
+            char = _one_char(data[pos:pos + size], size)
             if char is None:  # a stray byte (text the model wrote can hold one): U+FFFD, as decode shows it
                 char, size = "\ufffd", 1
             holders = list(dict.fromkeys(owner[pos:pos + size]))
@@ -100,14 +100,14 @@ def _utf8_length(lead: int) -> int:
     return 2 if 0xC2 <= lead <= 0xDF else 3 if 0xE0 <= lead <= 0xEF else 4 if 0xF0 <= lead <= 0xF4 else 1
 
 
-def _valid(chunk: bytes, size: int) -> bool:
+def _one_char(chunk: bytes, size: int) -> str | None:
+    """`chunk` as the one character it encodes, or None (cut short by the end of the text, or not UTF-8)."""
     if len(chunk) != size:
-        return False
+        return None
     try:
-        chunk.decode("utf-8")
+        return chunk.decode("utf-8")
     except UnicodeDecodeError:
-        return False
-    return True
+        return None
 
 
 def train_tokenizer(stories: list[str], vocab_size: int = 4096) -> BPETokenizer:

@@ -84,12 +84,18 @@ def prompt_box(page_key: str, extra_tokens: int = 0) -> ReadingContext | None:
     if prepared.truncated_from:
         st.warning(f"Your text has {prepared.truncated_from:,} tokens; this page reads the first {MAX_TOKENS}. "
                    "The rest is cut off: the chips stop at token 512.", icon="✂️")
-    if not text.isascii() and splits_characters(prepared.ids):
-        st.caption(with_tooltips(SPLIT_CHARACTER_NOTE), unsafe_allow_html=True)
+    if not text.isascii():
+        note_split_characters(prepared.ids)
     start, step_notes = clamp_step(view.step, min(len(prepared.ids) + max(0, extra_tokens), MAX_TOKENS))
     for note in step_notes:
         st.info(note, icon="🔗")
     return ReadingContext(text=text, ids=tuple(prepared.ids), start_step=start, notes=notes, link_step=view.step)
+
+
+def note_split_characters(ids) -> None:
+    """The caption that explains "🍕 1/4" chips, when some character in `ids` is cut over several tokens."""
+    if splits_characters(ids):
+        st.caption(with_tooltips(SPLIT_CHARACTER_NOTE), unsafe_allow_html=True)
 
 
 def splits_characters(ids) -> bool:

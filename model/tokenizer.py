@@ -22,6 +22,7 @@ from .data import EOT
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 TOKENIZER_PATH = WEIGHTS_DIR / "tokenizer.json"
 PART_MARK = re.compile("\u202f(\\d+)/(\\d+)")  # "🍕 2/4": part 2 of a character cut over 4 tokens (`pieces`)
+_ENDS_WITH_PART = re.compile(PART_MARK.pattern + "$")
 
 
 class BPETokenizer:
@@ -69,14 +70,14 @@ class BPETokenizer:
         while pos < len(data):
             size = _utf8_length(data[pos])
             char = _one_char(data[pos:pos + size], size)
-            if char is None:  # a stray byte (text the model wrote can hold one): U+FFFD, as decode shows it
+            if char is None:  # a stray byte (text the model wrote can hold some): U+FFFD, one per byte
                 char, size = "\ufffd", 1
             holders = list(dict.fromkeys(owner[pos:pos + size]))
-            if len(holders) == 1:
-                labels[holders[0]] += char
-            else:
-                for part, k in enumerate(holders, 1):
-                    labels[k] += f"{char}\u202f{part}/{len(holders)}"  # narrow no-break space: one chip, one line
+            for part, k in enumerate(holders, 1):
+                # narrow no-break space: one chip, one line; "·" between a part and what else the token holds
+                piece = char if len(holders) == 1 else f"{char}\u202f{part}/{len(holders)}"
+                after_part = _ENDS_WITH_PART.search(labels[k]) is not None
+                labels[k] += ("·" if labels[k] and (len(holders) > 1 or after_part) else "") + piece
             pos += size
         return labels
 

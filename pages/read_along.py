@@ -2,7 +2,7 @@
 import streamlit as st
 
 from app import loaders, stepper, ui, views
-from app.reading import reading_context
+from app.reading import note_split_characters, reading_context, splits_characters
 from app.state import MAX_TOKENS, WRITE_PARAMS, WRITE_SEED, WRITE_TEMPERATURE, WRITE_TOKENS, WriteRequest, parse_write
 from app.texts import EQ, FLOPS_SOURCE, RWKV_PAPER
 
@@ -55,6 +55,8 @@ if request is not None:
         ids = loaders.continue_text(ctx.ids, min(request.tokens, room), request.temperature, request.seed)
         kinds = ["prompt"] * len(ctx.ids) + ["generated"] * (len(ids) - len(ctx.ids))
         st.caption("Dashed chips were written by the model.")
+        if not splits_characters(ctx.ids):  # else the text box has said it already
+            note_split_characters(ids[len(ctx.ids):])
 
 stepper.show(views.read_along(tuple(ids), tuple(kinds)), start=min(ctx.start_step, len(ids) - 1))
 ui.caption("the chips are your text, cut into tokens. The orange chip is the one being read. The bars are the "

@@ -58,12 +58,18 @@ def compose_config(compose: dict, tmp_path, env: dict[str, str]) -> subprocess.C
     path = tmp_path / "docker-compose.yml"
     path.write_text(yaml.safe_dump(compose))
     # --project-directory: relative paths (the build context, nginx.conf) resolve in deploy/, as they would there
-    return subprocess.run([docker_compose_or_skip(), "-f", str(path), "--project-directory", str(DEPLOY), "config"],
+    return subprocess.run([docker_compose_or_skip(), *no_env_file(tmp_path), "-f", str(path), "--project-directory", str(DEPLOY),
+                           "config"],
                           capture_output=True, text=True, timeout=60, env={**os.environ, **env},
                           cwd=DEPLOY)
 
 
 SECRETS = {"STREAMLIT_SERVER_COOKIE_SECRET": "a-cookie-secret", "POSTGRES_PASSWORD": "a-password"}
+def no_env_file(tmp_path) -> tuple[str, str]:
+    """An empty env file: a developer's deploy/.env must not fill in what a test leaves out."""
+    empty = tmp_path / "empty.env"
+    empty.write_text("")
+    return "--env-file", str(empty)
 
 
 def test_compose_file_is_valid_and_its_secrets_reach_every_app(tmp_path):
@@ -81,7 +87,8 @@ def test_compose_file_is_valid_and_its_secrets_reach_every_app(tmp_path):
 def test_compose_refuses_to_start_without_its_secrets(tmp_path):
     compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
     env = {k: v for k, v in os.environ.items() if k not in SECRETS}
-    done = subprocess.run([docker_compose_or_skip(), "-f", str(DEPLOY / "docker-compose.yml"), "config", "-q"],
+    done = subprocess.run([docker_compose_or_skip(), *no_env_file(tmp_path), "-f", str(DEPLOY / "docker-compose.yml"),
+                           "config", "-q"],
                           capture_output=True, text=True, timeout=60, env=env, cwd=DEPLOY)
     assert done.returncode != 0 and "STREAMLIT_SERVER_COOKIE_SECRET" in done.stderr
 

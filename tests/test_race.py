@@ -471,7 +471,21 @@ def test_stop_ends_a_running_race_after_its_round_and_drops_the_queue(tmp_path):
     assert runner.request(128) == ("stopped", None) and not runner.busy()  # nothing new starts any more
 
 
-def test_the_default_race_runs_in_a_process_of_its_own_and_reports_each_round(tmp_path):
+@pytest.fixture
+def no_app_race():
+    """The app's own runner (a page test in this process may have made it) races on its own schedule, in race
+    processes of its own: stopped first, so a test sees only the race process it starts."""
+    with race_cache._RUNNER_LOCK:
+        app_runner, race_cache._RUNNER = race_cache._RUNNER, None
+    if app_runner is not None:
+        app_runner.stop(timeout=10)
+    deadline = time.monotonic() + 10
+    while race_cache._WORKERS and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield
+
+
+def test_the_default_race_runs_in_a_process_of_its_own_and_reports_each_round(tmp_path, no_app_race):
     """`RaceRunner`'s default measure is `measure_in_worker`: `python -m app.race_cache` races the app's
     models and sends each round as a JSON line, so the race never holds the server's interpreter lock."""
     runner = race_cache.RaceRunner(store=race_cache.RaceStore(tmp_path), machine=MACHINE, standard=65)
@@ -494,14 +508,14 @@ def others_than(before: set) -> set:
     return set(race_cache._WORKERS) - before
 
 
-def test_a_failed_race_process_says_why(tmp_path):
+def test_a_failed_race_process_says_why(tmp_path, no_app_race):
     before = set(race_cache._WORKERS)
     with pytest.raises(RuntimeError, match="the race process stopped"):
         race_cache.measure_in_worker(0)  # no tokens to race: the process exits with an error
     assert not others_than(before)
 
 
-def test_stopping_the_runner_ends_its_race_process(tmp_path):
+def test_stopping_the_runner_ends_its_race_process(tmp_path, no_app_race):
     runner = race_cache.RaceRunner(store=race_cache.RaceStore(tmp_path), machine=MACHINE, standard=8192)
     before = set(race_cache._WORKERS)
     runner.request(8192)

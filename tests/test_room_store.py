@@ -473,6 +473,9 @@ def test_a_version_1_database_is_upgraded_in_place(db, clock):
     assert store.tally("K7M2Q", QUESTION) == [0, 0, 1, 0, 0]
     assert store.ask("K7M2Q", "key" * 12, OTHER, 3).asked_round == 1
     db.store(clock)  # a second process starting on the upgraded database finds version 2
+    with store.engine.begin() as conn:  # rolled back to an older app (deploy/README.md), then forward again
+        conn.execute(room_store.SCHEMA_TABLE.update().values(version=1))
+    assert db.store(clock).room("K7M2Q").asked_round == 1
 
 
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout_and_foreign_keys(tmp_path):

@@ -89,3 +89,10 @@ def test_a_stray_byte_shows_as_a_replacement_mark(tok):
     assert len(pizza) > 1
     pieces = tok.pieces(pizza[1:])  # a text that starts inside a character (the model can write one)
     assert "".join(pieces).count("\ufffd") >= 1 and len(pieces) == len(pizza) - 1
+
+
+def test_a_token_holding_the_end_of_one_character_and_more_separates_them(tok, monkeypatch):
+    """Not in the shipped vocabulary, but a retrained one can cut so: "世" ends and "界" starts in one token."""
+    chunks = [b"\xe4\xb8", b"\x96\xe7", b"\x95\x8c", b"\xe4\xb8", b"\x96a"]
+    monkeypatch.setattr(tok, "token_bytes", lambda i: chunks[i])
+    assert tok.pieces(range(5)) == ["世\u202f1/2", "世\u202f2/2·界\u202f1/2", "界\u202f2/2", "世\u202f1/2", "世\u202f2/2·a"]

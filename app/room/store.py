@@ -234,6 +234,11 @@ def _table_name(conn, table: sa.Table) -> str:
     return (prep.quote_schema(schema) + "." if schema else "") + prep.quote(table.name)
 
 
+def _column_names(conn, table: sa.Table) -> set[str]:
+    schema = (conn.get_execution_options().get("schema_translate_map") or {}).get(table.schema)
+    return {column["name"] for column in sa.inspect(conn).get_columns(table.name, schema=schema)}
+
+
 def _room_from_row(row) -> Room:
     return Room(code=row.code, created_at=row.created_at, expires_at=row.expires_at, question_id=row.question_id,
                 revealed=bool(row.revealed), n_options=int(row.n_options), asked_round=int(row.asked_round))
@@ -285,8 +290,9 @@ class RoomStore:
             METADATA.create_all(conn)
             found = conn.execute(sa.select(SCHEMA_TABLE.c.version)).scalars().all()
             if found == [1]:  # version 1 had no asked_round: add it (existing rooms start at 0)
-                conn.execute(sa.text(f"ALTER TABLE {_table_name(conn, ROOMS)} "
-                                     "ADD COLUMN asked_round INTEGER NOT NULL DEFAULT 0"))
+                if "asked_round" not in _column_names(conn, ROOMS):  # it may: a roll back set the row to 1
+                    conn.execute(sa.text(f"ALTER TABLE {_table_name(conn, ROOMS)} "
+                                         "ADD COLUMN asked_round INTEGER NOT NULL DEFAULT 0"))
                 conn.execute(SCHEMA_TABLE.update().values(version=SCHEMA_VERSION))
                 found = [SCHEMA_VERSION]
             if not found:

@@ -585,7 +585,7 @@ def presenter_room(code: str, token: str):
         return room
     shown = user_text(code, limit=MAX_CODE_CHARS + 1)
     if not token and ui.presenter_on():  # a projector window reloaded: its key was never in its address
-        projector_without_key(code, shown, room)
+        projector_without_key(code, shown)
         return None
     if token:
         st.warning(f"This link's presenter key does not match room {shown}, so you cannot ask questions here. "
@@ -598,20 +598,28 @@ def presenter_room(code: str, token: str):
     return None
 
 
-def projector_without_key(code: str, shown: str, room) -> None:
+def projector_without_key(code: str, shown: str) -> None:
     """A projector that lost its presenter key (a reload: in presenter mode the key leaves the address bar, so
     the room cannot read it off the screen). It keeps showing what the room needs, the code, the square code
     and the question asked, not a voting form, and tells the presenter how to get the controls back."""
     st.warning(f"This window lost the presenter key for room {shown} when it reloaded (on a projector the key "
                "never stays in the address). To get the controls back, press **Next** or **Previous** on the "
-               "presenter console, or open your presenter link again. People can still join and vote.", icon="🔑")
+               "presenter console, or open your presenter link again. People can still join and vote. (To vote "
+               "from this window instead, switch presenter mode off.)", icon="🔑")
     join, live = st.columns([2, 3], gap="large")
     with join:
         room_card(code)
     with live:
-        question = question_or_none(room.question_id)
-        if question is not None:
-            show_prompt(question)
+        projector_question(code)
+
+
+@st.fragment(run_every=PARTICIPANT_REFRESH_S)
+def projector_question(code: str) -> None:
+    """The question asked now, refreshed like a phone's view (it may be asked from another window)."""
+    room = store_call("room", code)
+    question = question_or_none(room.question_id) if room is not None else None
+    if question is not None:
+        show_prompt(question)
 
 
 def presenter_key(code: str) -> str:

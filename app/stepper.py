@@ -356,6 +356,12 @@ _TEMPLATE = r"""<!doctype html>
     });
     return lines;
   }
+  function thinTicks(ax, fit, label) {  // at most `fit` of an axis's own tick labels, evenly spread; null if they fit
+    if (!Array.isArray(ax.tickvals) || !Array.isArray(ax.ticktext) || ax.ticktext.length <= fit) return null;
+    const every = Math.ceil(ax.ticktext.length / fit), vals = [], texts = [];
+    ax.tickvals.forEach(function (v, i) { if (i % every === 0) { vals.push(v); texts.push(label(ax.ticktext[i])); } });
+    return {tickvals: vals, ticktext: texts};
+  }
   function phoneSizes(layout) {  // a phone: titles wrapped, legends under the chart, no toolbar over the title
     const m = layout.margin || {};
     let top = m.t || 50, bottom = m.b || 40;
@@ -372,13 +378,8 @@ _TEMPLATE = r"""<!doctype html>
       if (!vertical) layout[k] = Object.assign({}, layout[k], {ticklabelstandoff: 8});
       const ax = layout[k];
       // Token labels ("12:dog") along a narrow x axis collide when slanted: keep a few, numbers only, level.
-      if (!vertical && Array.isArray(ax.ticktext) && Array.isArray(ax.tickvals) && ax.ticktext.length > 6) {
-        const every = Math.ceil(ax.ticktext.length / 6), vals = [], texts = [];
-        ax.tickvals.forEach(function (v, i) {
-          if (i % every === 0) { vals.push(v); texts.push(String(ax.ticktext[i]).split(":")[0]); }
-        });
-        layout[k] = Object.assign({}, ax, {tickvals: vals, ticktext: texts, tickangle: 0});
-      }
+      const thin = vertical ? null : thinTicks(ax, 6, function (t) { return String(t).split(":")[0]; });
+      if (thin) layout[k] = Object.assign({}, ax, thin, {tickangle: 0});
     });
     if (layout.showlegend !== false && layout.legend) {  // at the very bottom, under the axis title
       layout.legend = {orientation: "h", x: 0, xanchor: "left", yref: "container", y: 0, yanchor: "bottom"};
@@ -399,13 +400,9 @@ _TEMPLATE = r"""<!doctype html>
     const width = (document.body.clientWidth || 1200) / (figsEl.classList.contains("cols2") ? 2 : 1);
     axisKeys(layout).forEach(function (k) {
       const ax = layout[k], dom = ax.domain || [0, 1];
-      if (!Array.isArray(ax.tickvals) || !Array.isArray(ax.ticktext)) return;
       const span = k.charAt(0) === "y" ? layout.height - layout.margin.t - layout.margin.b : width - 220;
-      const fit = Math.max(2, Math.floor(span * (dom[1] - dom[0]) / 30));
-      if (ax.ticktext.length <= fit) return;
-      const every = Math.ceil(ax.ticktext.length / fit), vals = [], texts = [];
-      ax.tickvals.forEach(function (v, i) { if (i % every === 0) { vals.push(v); texts.push(ax.ticktext[i]); } });
-      layout[k] = Object.assign({}, ax, {tickvals: vals, ticktext: texts});
+      const thin = thinTicks(ax, Math.max(2, Math.floor(span * (dom[1] - dom[0]) / 30)), function (t) { return t; });
+      if (thin) layout[k] = Object.assign({}, ax, thin);
     });
   }
   function showFrame(d, i) {

@@ -60,13 +60,13 @@ def prompt_box(page_key: str, extra_tokens: int = 0) -> ReadingContext | None:
         st.session_state["prompt_box"] = view.prompt if view.from_link else st.session_state.get(SESSION_PROMPT, DEFAULT_PROMPT)
     st.session_state[SESSION_PAGE] = page_key
 
-    col_text, col_sample = st.columns([3, 1])
-    with col_sample:
-        st.selectbox("Or pick a sample", ["—"] + list(SAMPLE_PROMPTS), key="sample_choice", on_change=_on_sample_change,
-                     help="Short story openings like the ones the model was trained on.")
-    with col_text:
+    # One horizontal container, not st.columns (three elements): the box and the picker side by side, the
+    # picker under the box where the page is narrow (a phone).
+    with st.container(horizontal=True, wrap=True):
         text = st.text_area("Your text (the model reads it token by token)", key="prompt_box", height=90,
                             max_chars=4000, help="Any text works; the model was trained on simple English stories.")
+        st.selectbox("Or pick a sample", ["—"] + list(SAMPLE_PROMPTS), key="sample_choice", on_change=_on_sample_change,
+                     help="Short story openings like the ones the model was trained on.", width=280)
     edited = not arrived and SESSION_PROMPT in st.session_state and st.session_state[SESSION_PROMPT] != text
     st.session_state[SESSION_PROMPT] = text
     if edited:  # a new text starts at its first token, and what was written after the old one goes

@@ -9,8 +9,10 @@ itself costs for a page of that shape, so `read_along_over_layout` is what the a
 on that page's core alone (`RWKV_LAYOUT_CORE=1`: `core_over_floor` is the least a page doing read-along's
 job costs against the floor in this Streamlit).
 For each reading page it measures the server process's CPU (from /proc) for: a rerun with the text
-cached, and a rerun with a new ~25-token text (trace + figures + page). Prints one line per measurement
-and a last `RESULT` line.
+cached, and a rerun with a new ~25-token text (trace + figures + page). All four servers run at once and
+the cached reruns are measured in interleaved rounds (each page and each reference a block of reruns per
+round), so a noisy neighbour on a shared machine weighs on every figure alike and the ratios hold.
+Prints one line per measurement and a last `RESULT` line.
 Loopback only; stops its servers on exit.
 """
 from __future__ import annotations
@@ -20,6 +22,7 @@ import asyncio
 import os
 import sys
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
 from benchmarks.room_load import FLOOR_SCRIPT, distinct_prompt, single_server
@@ -75,40 +78,70 @@ async def measure(url: str, pid: int, page: str, runs: int, new_text: bool, offs
         await sess.close()
 
 
+async def measure_cached(targets: dict[str, tuple[str, int, str]], runs: int, rounds: int) -> dict[str, float]:
+    """Mean server CPU ms per cached rerun for each target (name -> (url, server pid, page)), measured in
+    `rounds` interleaved blocks of `runs // rounds` reruns each."""
+    sessions = {}
+    try:
+        for name, (url, _, page) in targets.items():
+            sess = StreamlitSession(url)
+            sessions[name] = sess
+            await sess.connect()
+            await sess.open_page(page, "")
+            for _ in range(3):  # warm: the default text's view, the widget ids
+                await sess.rerun()
+        per_block = max(1, runs // rounds)
+        cpu = dict.fromkeys(targets, 0.0)
+        for _ in range(rounds):
+            for name, (_, pid, page) in targets.items():
+                before = server_cpu_s(pid)
+                for _ in range(per_block):
+                    r = await sessions[name].rerun()
+                    if r.error:
+                        raise RuntimeError(f"{name}: {r.error}")
+                cpu[name] += server_cpu_s(pid) - before
+        return {name: 1000 * total / (per_block * rounds) for name, total in cpu.items()}
+    finally:
+        for sess in sessions.values():
+            await sess.close()
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.page_cpu", description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=20, help="reruns per measurement (default 20)")
+    ap.add_argument("--rounds", type=int, default=6, help="interleaved rounds for the cached reruns (default 6)")
     args = ap.parse_args(argv)
     result = {}
-    with single_server(["-m", "app.serve"], []) as url:
-        pid = server_pid(url)
-        for j, page in enumerate(READING_PAGES):
-            cached, _ = asyncio.run(measure(url, pid, page, args.runs, False, 0))
-            fresh, tokens = asyncio.run(measure(url, pid, page, args.runs, True, 1000 * (j + 1)))
-            key = page.replace("-", "_")
-            result[f"{key}_cached_ms"], result[f"{key}_new_text_ms"] = round(cached, 1), round(fresh, 1)
-            print(f"{page:14s} text cached {cached:6.1f} ms CPU per run;  new {tokens:.0f}-token text {fresh:6.1f} ms",
-                  flush=True)
-    with tempfile.TemporaryDirectory(prefix="page-cpu-floor-") as tmp:
+    layout_app = Path(__file__).with_name("layout_floor_app.py")
+    with tempfile.TemporaryDirectory(prefix="page-cpu-floor-") as tmp, ExitStack() as stack:
         script = Path(tmp) / "floor_app.py"
         script.write_text(FLOOR_SCRIPT)
-        with single_server(["-m", "streamlit", "run", str(script)], []) as url:
-            floor, _ = asyncio.run(measure(url, server_pid(url), "", args.runs, False, 0))
+        app_url = stack.enter_context(single_server(["-m", "app.serve"], []))
+        floor_url = stack.enter_context(single_server(["-m", "streamlit", "run", str(script)], []))
+        layout_url = stack.enter_context(single_server(["-m", "streamlit", "run", str(layout_app)], []))
+        os.environ["RWKV_LAYOUT_CORE"] = "1"
+        try:
+            core_url = stack.enter_context(single_server(["-m", "streamlit", "run", str(layout_app)], []))
+        finally:
+            del os.environ["RWKV_LAYOUT_CORE"]
+        app_pid = server_pid(app_url)
+        targets = {page: (app_url, app_pid, page) for page in READING_PAGES}
+        targets.update({"floor": (floor_url, server_pid(floor_url), ""), "layout": (layout_url, server_pid(layout_url), ""),
+                        "core": (core_url, server_pid(core_url), "")})
+        cached = asyncio.run(measure_cached(targets, args.runs, args.rounds))
+        floor, layout, core = cached["floor"], cached["layout"], cached["core"]
+        for j, page in enumerate(READING_PAGES):
+            fresh, tokens = asyncio.run(measure(app_url, app_pid, page, args.runs, True, 1000 * (j + 1)))
+            key = page.replace("-", "_")
+            result[f"{key}_cached_ms"], result[f"{key}_new_text_ms"] = round(cached[page], 1), round(fresh, 1)
+            print(f"{page:14s} text cached {cached[page]:6.1f} ms CPU per run;  new {tokens:.0f}-token text {fresh:6.1f} ms",
+                  flush=True)
     result["floor_ms"] = round(floor, 1)
     print(f"{'floor':14s} one st.text_input, same client, same .streamlit options: {floor:6.1f} ms CPU per run")
-    layout_app = Path(__file__).with_name("layout_floor_app.py")
-    with single_server(["-m", "streamlit", "run", str(layout_app)], []) as url:
-        layout, _ = asyncio.run(measure(url, server_pid(url), "", args.runs, False, 0))
     result["layout_floor_ms"] = round(layout, 1)
     print(f"{'layout floor':14s} read-along's elements as plain Streamlit calls, constant data: {layout:6.1f} ms CPU per run")
-    os.environ["RWKV_LAYOUT_CORE"] = "1"
-    try:
-        with single_server(["-m", "streamlit", "run", str(layout_app)], []) as url:
-            core, _ = asyncio.run(measure(url, server_pid(url), "", args.runs, False, 0))
-    finally:
-        del os.environ["RWKV_LAYOUT_CORE"]
     result["core_floor_ms"] = round(core, 1)
-    print(f"{'core floor':14s} the same without columns, CSS, help texts, code line: {core:6.1f} ms CPU per run")
+    print(f"{'core floor':14s} the same without the container, CSS, help texts, code line: {core:6.1f} ms CPU per run")
     for page in READING_PAGES:
         key = page.replace("-", "_")
         result[f"{key}_over_floor"] = round(result[f"{key}_cached_ms"] / floor, 2)

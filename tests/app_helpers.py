@@ -21,6 +21,18 @@ def run_page(page: str, query: dict | None = None, timeout: int = 120) -> AppTes
     return at.run()
 
 
+_TITLE_RE = re.compile(r"^# (.+)$", re.M)
+
+
+def page_title(at: AppTest) -> str | None:
+    """The page's title: the `# …` heading that app/ui.page_header draws in the page's first Markdown."""
+    for el in at.markdown:
+        match = _TITLE_RE.search(el.value)
+        if match:
+            return match.group(1)
+    return None
+
+
 def stepper_specs(at: AppTest, still: bool = False) -> list[dict]:
     """The JSON spec of every stepper on the page (decoded from the iframe's srcdoc); `still=True`: of every
     still-chart frame instead (ui.chart: charts with no steps)."""

@@ -52,6 +52,7 @@ def stepper_figures(tr: RWKVTrace) -> dict[str, dict]:
         "echo": figures.echo_figure(ECHO_WEIGHTS, tr.pieces, ECHO_WEIGHTS[::-1].copy(), "gpt"),
         "teaser": figures.teaser_figure(["a", "<b>b</b>", "c"]),
         "mix_profile": figures.mix_profile_figure(tr, 1),  # still: no frames
+        "contributions": figures.contribution_heatmap(ECHO_WEIGHTS, tr.pieces, "who counts"),  # still
     }
 
 
@@ -137,7 +138,7 @@ def test_top_guesses_has_a_frame_per_token_with_that_steps_probabilities():
 def test_labels_are_html_escaped():
     assert figures.label("<b>x</b>") == "&lt;b&gt;x&lt;/b&gt;"
     fig = figures.contribution_heatmap(np.eye(6), fixed_trace().pieces, "t")
-    assert all("<b>" not in t for t in fig.layout.xaxis.ticktext)
+    assert all("<b>" not in t for t in fig["layout"]["yaxis"]["ticktext"])
     teaser = figures.teaser_figure(["<b>b</b>"])
     assert teaser["frames"][0]["data"][1]["text"] == ["&lt;b&gt;b&lt;/b&gt;"]
 
@@ -197,3 +198,16 @@ def test_mixer_profile_is_a_sorted_still_chart():
 def test_static_figures_build():
     tr = fixed_trace()
     assert len(figures.half_life_figure(tr.decay).data) == 2
+
+
+def test_contribution_heatmap_rows_are_the_token_being_read_and_later_tokens_are_gaps():
+    weights = np.tril(np.ones((6, 6))) / np.arange(1, 7)[:, None]
+    fig = figures.contribution_heatmap(weights, fixed_trace().pieces, "who counts")
+    z = fig["data"][0]["z"]
+    assert z[0] == [1.0, None, None, None, None, None]
+    assert z[5] == [pytest.approx(1 / 6, abs=5e-5)] * 6
+    assert fig["data"][0]["x"] == fig["data"][0]["y"] == [1, 2, 3, 4, 5, 6] and fig["data"][0]["zmax"] == 1.0
+    json.dumps(fig, allow_nan=False)  # gaps travel as null, never NaN
+    last = figures.contribution_heatmap(np.tril(np.ones((10, 10))), [f"t{i}" for i in range(10)], "t", max_tokens=4)
+    assert last["data"][0]["x"] == [7, 8, 9, 10] and len(last["data"][0]["z"]) == 4
+    assert last["layout"]["yaxis"]["ticktext"][0] == "7:t6" and last["layout"]["xaxis"]["ticktext"][0] == "7"

@@ -49,7 +49,7 @@ from app import texts_cost as tx
 from app.texts import DEFAULT_PROMPT, EMPTY_PROMPT_HINT
 from model import cost
 from model.tokenizer import load_tokenizer
-from tests.app_helpers import run_page, stepper_specs
+from tests.app_helpers import page_title, run_page, stepper_specs
 
 # ------------------------------------------------------------------ budget
 
@@ -324,7 +324,7 @@ def assert_page_ran(at, q) -> None:
     assert not at.exception, (f"link {q!r}: {[e.value for e in at.exception]}\n"
                               + "\n".join(at.exception[0].stack_trace))
     assert not at.error, f"link {q!r}: st.error {[e.value for e in at.error]}"
-    assert at.title, f"link {q!r}: the page did not draw its title"
+    assert page_title(at), f"link {q!r}: the page did not draw its title"
     for el in [*at.markdown, *at.caption]:  # our own Markdown: never the visitor's HTML
         assert "<script" not in el.value.lower() and "<img" not in el.value.lower(), el.value[:200]
 

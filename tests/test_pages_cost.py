@@ -21,7 +21,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from app.glossary import TERMS  # noqa: E402
 from model import cost, race  # noqa: E402
-from tests.app_helpers import as_array, markdown_tables, still_figures  # noqa: E402
+from tests.app_helpers import as_array, markdown_tables, page_title, still_figures  # noqa: E402
 from tests.test_race import MACHINE, FakeRaces, synthetic_race  # noqa: E402
 
 TIMEOUT = 120
@@ -410,4 +410,4 @@ def test_pages_run_inside_the_app_navigation(path, title):
     at.switch_page(path)
     at.run()
     assert not at.exception
-    assert at.title and at.title[0].value == title
+    assert page_title(at) == title

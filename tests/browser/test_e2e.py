@@ -347,7 +347,8 @@ def assert_heatmaps_show_layer(page, layer: int) -> None:
         z = np.array([[np.nan if v is None else v for v in row] for row in by_title[name]["z"]], dtype=np.float64)
         assert z.shape == want.shape, (name, z.shape, want.shape)
         lower = np.tril_indices(len(want))
-        np.testing.assert_allclose(z[lower], want[lower], atol=1e-5, err_msg=f"{name} heatmap is not layer {layer + 1}")
+        # The page sends shares to 4 decimals (figures.nums): within 5e-5 of the model's own numbers.
+        np.testing.assert_allclose(z[lower], want[lower], atol=6e-5, err_msg=f"{name} heatmap is not layer {layer + 1}")
 
 
 def test_fading_memory_layer_slider_moves_both_heatmaps(page, app_server):

@@ -199,7 +199,7 @@ def memory_at_scale_figure(curves: dict, size_name: str, gqa_kv_heads: int | Non
         _mark_log_x(fig, mark_context)
     fig.update_layout(**_layout(f"Memory per conversation, {size_name} model (computed)"))
     fig.update_xaxes(**_log_context_axis(ctx))
-    fig.update_yaxes(type="log", tickvals=vals, ticktext=text, title="Memory for one conversation (log scale)",
+    fig.update_yaxes(type="log", tickvals=vals, ticktext=text, title="Memory (log scale)",
                      range=[math.log10(vals[0]), math.log10(vals[-1])])
     return fig
 
@@ -231,7 +231,7 @@ def flops_at_scale_figure(curves: dict, size_name: str, mark_context: int | None
     vals = [10**e for e in range(lo, hi + 1)]
     fig.update_layout(**_layout(f"Work for the next token, {size_name} model (computed)"))
     fig.update_xaxes(**_log_context_axis(ctx))
-    fig.update_yaxes(type="log", title="FLOPs for one token (log scale)", tickvals=vals,
+    fig.update_yaxes(type="log", title="FLOPs per token (log scale)", tickvals=vals,
                      ticktext=[human_count(v) for v in vals], range=[lo, hi])
     return fig
 

@@ -90,6 +90,8 @@ def prompt_box(page_key: str, extra_tokens: int = 0) -> ReadingContext | None:
     start, step_notes = clamp_step(view.step, min(len(prepared.ids) + max(0, extra_tokens), MAX_TOKENS))
     for note in step_notes:
         st.info(note, icon="🔗")
+    if step_notes:  # the address shows the step the page opened at, not the one it could not
+        st.query_params["step"] = str(start + 1)
     return ReadingContext(text=text, ids=tuple(prepared.ids), start_step=start, notes=notes, link_step=view.step)
 
 

@@ -189,6 +189,15 @@ _TEMPLATE = r"""<!doctype html>
   button:focus-visible, .chip:focus-visible { outline: 3px solid #1a1a1a; outline-offset: 2px; }
   #position { font-size: 17px; font-weight: 600; margin-left: 6px; }
   #chips { display: flex; flex-wrap: wrap; gap: 4px; max-height: 110px; overflow-y: auto; margin-bottom: 6px; }
+  /* More chips than the box shows: the cut edge fades out, so a half row reads as "scroll for more". The
+     current chip keeps clear of the fade (scroll-margin). */
+  #chips .chip { scroll-margin: 16px 0; }
+  #chips.more-below { -webkit-mask-image: linear-gradient(to bottom, #000 calc(100% - 16px), transparent);
+                      mask-image: linear-gradient(to bottom, #000 calc(100% - 16px), transparent); }
+  #chips.more-above { -webkit-mask-image: linear-gradient(to top, #000 calc(100% - 16px), transparent);
+                      mask-image: linear-gradient(to top, #000 calc(100% - 16px), transparent); }
+  #chips.more-above.more-below { -webkit-mask-image: linear-gradient(transparent, #000 16px, #000 calc(100% - 16px), transparent);
+                                 mask-image: linear-gradient(transparent, #000 16px, #000 calc(100% - 16px), transparent); }
   .chip { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 16px; padding: 2px 6px; border-radius: 6px;
           border: 1px solid #ccc; background: #f4f4f4; cursor: pointer; white-space: pre; }
   .chip.generated { border-style: dashed; background: #fff8e6; }
@@ -250,6 +259,12 @@ _TEMPLATE = r"""<!doctype html>
     chipsEl.appendChild(c);
     return c;
   });
+  function chipsFade() {
+    chipsEl.classList.toggle("more-below", chipsEl.scrollTop + chipsEl.clientHeight < chipsEl.scrollHeight - 2);
+    chipsEl.classList.toggle("more-above", chipsEl.scrollTop > 2);
+  }
+  chipsEl.addEventListener("scroll", chipsFade, {passive: true});
+  window.addEventListener("resize", chipsFade);
   const divs = [];
   if ((spec.extra || {}).columns === 2) figsEl.classList.add("cols2");
   function drawFigures() {
@@ -286,7 +301,7 @@ _TEMPLATE = r"""<!doctype html>
   function draw(d, fig, j) {
     const layout = Object.assign({}, fig.layout, {autosize: true, height: spec.heights[j]});
     fitAxes(layout);
-    if (PRESENT) projectorSizes(layout, j);
+    if (PRESENT) projectorSizes(layout, j, fig.data);
     else if (NARROW) {
       phoneSizes(layout);
       fig.data.forEach(function (t) {  // long legend entries wrap instead of running past the chart's edge
@@ -388,10 +403,24 @@ _TEMPLATE = r"""<!doctype html>
     layout.height = (layout.height || 380) + (top - (m.t || 50)) + (bottom - (m.b || 40));
     layout.margin = Object.assign({}, m, {l: Math.min(m.l || 50, 45), r: 10, t: top, b: bottom});
   }
-  function projectorSizes(layout, j) {  // presenter mode: no chart text under 20 px
+  function projectorSizes(layout, j, data) {  // presenter mode: no chart text under 20 px
     const m = layout.margin || {};
     layout.height = spec.heights[j] + PRESENTER_EXTRA_FIGURE_HEIGHT;
     layout.margin = Object.assign({}, m, {t: (m.t || 50) + 10, b: (m.b || 40) + 30});
+    const lg = layout.legend || {};
+    if (lg.orientation === "h" && (lg.y || 0) >= 1) {
+      // A legend above the plot wraps to more rows at 20 px: the title goes to the top of the chart and the
+      // top margin makes room for the rows the legend will need (~11 px per character at 20 px).
+      const chartWidth = (document.body.clientWidth || 1200) / (figsEl.classList.contains("cols2") ? 2 : 1);
+      const chars = (data || []).reduce(function (sum, t) {
+        return sum + (t.name && t.showlegend !== false ? String(t.name).length + 6 : 0);
+      }, 0);
+      const rows = Math.max(1, Math.ceil(chars * 11 / Math.max(200, chartWidth - 120)));
+      const top = 56 + rows * 30;
+      layout.height += Math.max(0, top - layout.margin.t);
+      layout.margin.t = Math.max(layout.margin.t, top);
+      if (layout.title) layout.title = Object.assign({}, layout.title, {yref: "container", y: 1, yanchor: "top", pad: {t: 8}});
+    }
     layout.font = Object.assign({}, layout.font, {size: 20});
     layout.hoverlabel = {font: {size: 20}};
     if (layout.title) layout.title = Object.assign({}, layout.title, {font: {size: 24}});
@@ -427,6 +456,7 @@ _TEMPLATE = r"""<!doctype html>
       else { c.removeAttribute("aria-current"); c.tabIndex = -1; }
     });
     chips[step].scrollIntoView({block: "nearest", inline: "nearest"});
+    chipsFade();
     document.getElementById("position").textContent = "Token " + (step + 1) + " of " + n;
     document.getElementById("note").textContent = spec.notes[step] || "";
     document.getElementById("summary").textContent = spec.summaries[step] || "";

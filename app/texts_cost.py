@@ -73,7 +73,7 @@ def parse_scale_params(size_raw, context_raw, gqa_raw) -> tuple[str, int, bool, 
 
 
 RACE_LEAD = (
-    "Both models read the start of the same story on this computer. "
+    "Both models read the start of the same story on the computer that runs this app. "
     "RWKV's memory is a box that never grows: its [[state]] stays the same size however long the text. "
     "A [[transformer]]'s [[KV cache]] is a stack that grows with every token, and for every new token "
     "it looks back over the whole stack. We time how long each model takes to read one more [[token]] "
@@ -135,7 +135,7 @@ def race_machine_label(machine: dict, now: float | None = None) -> str:
         when = f" {time_ago((time.time() if now is None else now) - machine['unix_time'])}"
     cpu = user_text(machine.get("cpu", "unknown CPU"), limit=80)
     date = user_text(machine.get("date", ""), limit=40)
-    return (f"Measured{when} on this machine: {cpu}, {user_text(machine.get('cores', '?'), limit=6)} "
+    return (f"Measured{when} on the computer that runs this app: {cpu}, {user_text(machine.get('cores', '?'), limit=6)} "
             f"cores, {user_text(threads, limit=6)} thread{'s' if threads != 1 else ''} for the race, {date}.")
 
 
@@ -161,16 +161,16 @@ def race_progress_text(done: int, total: int, has_result: bool) -> str:
     else:
         step = f"round {done} of {total}"
     if has_result:
-        return (f"Measuring again on this computer: {step}. The numbers below are from the last race; "
+        return (f"Measuring again on the computer that runs this app: {step}. The numbers below are from the last race; "
                 "the new ones appear when this one ends.")
-    return f"Measuring on this computer: {step}. The numbers below fill in as the race goes on."
+    return f"Measuring on the computer that runs this app: {step}. The numbers below fill in as the race goes on."
 
 
 def race_failed_text(error: str | None) -> str:
     if error:
-        return (f"The race could not run on this computer ({user_text(error, limit=200)}). "
+        return (f"The race could not run on the computer that runs this app ({user_text(error, limit=200)}). "
                 "Press *Measure again* to try again.")
-    return "No race has been measured on this computer yet. Press *Measure again* to start one."
+    return "No race has been measured on the computer that runs this app yet. Press *Measure again* to start one."
 
 
 def race_headline(row: dict) -> str:
@@ -203,7 +203,7 @@ def race_verdict(v: dict) -> str:
                 f"{b['rwkv_ms']:.2f} ms at token {b['tokens']:,}.")
     else:
         out += (f"RWKV's times were not level this time ({a['rwkv_ms']:.2f} ms, then {b['rwkv_ms']:.2f} ms), "
-                "though it does the same work for every token: other programs were probably using this computer.")
+                "though it does the same work for every token: other programs were probably using the computer that runs this app.")
     return out
 
 
@@ -271,8 +271,10 @@ def race_method_note(result: dict) -> str:
     took = f" The race took {result['seconds']:.1f} s." if isinstance(result.get("seconds"), (int, float)) else ""
     load = result["machine"].get("load_1min")
     if isinstance(load, (int, float)) and not isinstance(load, bool):
-        took += (f" The computer's load average as it started: {load:.1f} on {user_text(result['machine'].get('cores', '?'))}"
-                 " cores (above the number of cores, other programs were competing for it).")
+        cores = result["machine"].get("cores")
+        took += f" The computer's load average as it started: {load:.1f} on {user_text(cores if cores else '?')} cores"
+        busy = isinstance(cores, int) and not isinstance(cores, bool) and load > cores
+        took += " (above the number of cores: other programs were competing for it)." if busy else "."
     return (
         f"Both models: {rc['n_layer']} layers × {rc['n_embd']} wide, vocabulary {rc['vocab_size']:,}; the transformer "
         f"has {gc['n_head']} heads and rotary positions. Both read the story's first {prefix} tokens with `step`; "
@@ -333,7 +335,7 @@ SRC_FLOPS = ("computed for RWKV with the formula that reproduces the FLOP column
 SCALE_QUALITY_CAVEAT = (
     "These numbers are about memory and work, not about how good the answers are. The RWKV-4 models were "
     "[[trained|training]] on texts of 1,024 tokens. Some were then tuned on texts of 8,192 (RWKV paper, "
-    "arXiv 2305.13048, §4.1 and §5.2). This page goes up to a million. At such lengths RWKV's [[state]] stays "
+    "arXiv 2305.13048, §4.1 and §5.2). The At scale page goes up to a million tokens. At such lengths RWKV's [[state]] stays "
     "the same size. But the paper does not show how well the model still works there, just as a [[transformer]] "
     "is untested past the length it was trained on."
 )

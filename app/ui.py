@@ -72,7 +72,7 @@ abbr.gloss:hover::after, abbr.gloss:focus::after {
     radial-gradient(farthest-side at 0 50%, rgba(0, 0, 0, 0.3), rgba(0, 0, 0, 0)) left / 0.8rem 100% no-repeat scroll,
     radial-gradient(farthest-side at 100% 50%, rgba(0, 0, 0, 0.3), rgba(0, 0, 0, 0)) right / 0.8rem 100% no-repeat scroll; }
 /* Touch screens: a glossary term is a finger-sized target (the padding takes taps, the text does not move). */
-@media (pointer: coarse) { abbr.gloss { padding: 0.6rem 0.1rem; } }
+@media (pointer: coarse) { abbr.gloss { padding: 0.6rem 0.1rem; margin: 0 -0.1rem; } }  /* no gap before an "s" */
 /* Streamlit greys captions with opacity (3.9:1 on white); what-you-see captions need 4.5:1 or more. */
 [data-testid="stCaptionContainer"] { color: #4a4c57 !important; opacity: 1 !important; }
 </style>
@@ -166,8 +166,8 @@ def for_builders(title: str = "For builders: the maths", code_pointer: str | Non
 
 _PRESENTER_CSS = """
 <style>
-html { font-size: 21px; }
-.block-container { max-width: 1500px; }
+html { font-size: 24px; }  /* 17 px text becomes 24 px: readable from the back of a room */
+.block-container { max-width: 1600px; }
 </style>
 """
 PRESENT_VALUES = PRESENT_ON
@@ -219,6 +219,45 @@ def header_markdown(title: str, lead: str, present: bool = False) -> str:
     True
     """
     return _CSS + (_PRESENTER_CSS if present else "") + "\n# " + with_tooltips(title) + "\n\n" + with_tooltips(lead)
+
+
+# The guided path, in order: Start lists it, and each step ends with a link to the next one.
+GUIDED_PATH = (
+    ("pages/read_along.py", "Read along — watch a real model read your sentence", "📖"),
+    ("pages/token_shift.py", "Token shift — how each word hears the one before", "🔀"),
+    ("pages/fading_memory.py", "Fading memory — what the model still remembers", "🌫️"),
+    ("pages/cost_race.py", "Cost race — RWKV against a same-size transformer, measured", "🏁"),
+    ("pages/at_scale.py", "At scale — what it means for big models", "🏗️"),
+    ("pages/caveats.py", "Claims and caveats — what a fixed memory cannot do", "⚖️"),
+)
+
+
+def guided_path_links() -> None:
+    """Start's numbered list of the guided path."""
+    for number, (path, label, icon) in enumerate(GUIDED_PATH, 1):
+        st.page_link(path, label=f"{number}. {label}", icon=icon)
+
+
+def next_on_the_path(current: str) -> None:
+    """The last line of a guided page: a link to the next step (Start's link after the last), so a visitor on
+    a phone goes on without the menu.
+
+    Example (the end of pages/read_along.py):
+        next_on_the_path("pages/read_along.py")   # → "Next, step 2 of 6: Token shift — …"
+    """
+    from streamlit.errors import StreamlitPageNotFoundError
+
+    paths = [path for path, _, _ in GUIDED_PATH]
+    at = paths.index(current)
+    if at + 1 < len(GUIDED_PATH):
+        path, label, icon = GUIDED_PATH[at + 1]
+        label = f"Next, step {at + 2} of {len(GUIDED_PATH)}: {label}"
+    else:
+        path, label, icon = "pages/start.py", "That was the last step. Back to the start", "👋"
+    try:
+        st.page_link(path, label=label, icon=icon)
+    except StreamlitPageNotFoundError:  # the page run on its own (a test), outside the app's navigation
+        pass
 
 
 _PAGE_TEMPLATES: list = []

@@ -26,7 +26,7 @@ def read_along(ids: tuple[int, ...], kinds: tuple[str, ...]) -> PreparedStepper:
             figures.memory_heatmap_figure(trace),
             figures.memory_held_figure(trace.state_bytes, gpt_bytes, trace.pieces),
         ],
-        trace.pieces, kinds=list(kinds), notes=cost_notes(trace, loaders.rwkv_model().cfg),
+        trace.pieces, kinds=list(kinds), notes=cost_notes(trace, loaders.rwkv_model().cfg, gpt_bytes),
         summaries=read_along_summaries(trace, gpt_bytes),
     )
 

@@ -5,7 +5,7 @@ from app import figures_cost as fc
 from app import texts_cost as tx
 from app.state import last_value
 from app.texts import FLOPS_SOURCE
-from app.ui import chart, for_builders, page_header, table, text
+from app.ui import chart, for_builders, next_on_the_path, page_header, table, text
 from model import cost
 
 page_header("At scale: real model sizes", tx.SCALE_LEAD)
@@ -45,8 +45,10 @@ m1.metric("RWKV memory per conversation", cost.human_bytes(n["rwkv_bytes"]), "sa
 m2.metric("Transformer memory per conversation", cost.human_bytes(n["transformer_bytes"]),
           f"{n['memory_ratio']:,.0f}× RWKV's, {'with' if gqa else 'without'} GQA", delta_color="off",
           delta_arrow="off")
-m3.metric(f"Conversations on one {tx.GPU_GB:g} GB GPU", f"{fits['rwkv']:,} vs {fits['transformer_gqa']:,}",
-          "RWKV vs transformer with GQA", delta_color="off", delta_arrow="off")
+# Both cards follow the GQA switch (the sentence under them gives the other case too).
+m3.metric(f"Conversations on one {tx.GPU_GB:g} GB GPU",
+          f"{fits['rwkv']:,} vs {fits['transformer_gqa' if gqa else 'transformer']:,}",
+          f"RWKV vs transformer, {'with' if gqa else 'without'} GQA", delta_color="off", delta_arrow="off")
 text(tx.gpu_fits_sentence(fits))
 st.caption(f"Memory: {tx.SRC_STATE}; {tx.SRC_KV}. Conversations per GPU: {tx.SRC_GPU}. Not measured.")
 
@@ -100,3 +102,5 @@ with for_builders("For builders: the formulas and the assumptions", "model/cost.
     table(sizes_table)
     table(memory_table)
     st.markdown("Deep link: `?size=7B&context=32768&gqa=on`.")
+
+next_on_the_path("pages/at_scale.py")

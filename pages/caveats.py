@@ -5,7 +5,7 @@ import streamlit as st
 from app import texts_caveats as words
 from app import texts_cost as tx
 from app.glossary import with_tooltips
-from app.ui import for_builders, page_header, table, text
+from app.ui import for_builders, next_on_the_path, page_header, table, text
 
 page_header("Claims and caveats", words.LEAD)
 
@@ -41,3 +41,5 @@ with for_builders("For builders: state size vs KV cache, and where the claims ar
 
 st.header("Sources")
 st.markdown(words.SOURCES)
+
+next_on_the_path("pages/caveats.py")

@@ -26,6 +26,7 @@ opts = console.parse_console_params({key: st.query_params.get_all(key) for key i
                                     len(talk.views))
 for note in opts.notes:
     st.info(note, icon="🔗")
+opts = console.with_session_room(opts, st.session_state.get("room_keys"))  # the room opened in this browser
 
 polls = sum(1 for view in talk.views if view.poll)
 source = "the built-in talk" if path is None else f"your file ({user_text(path.name, limit=120)})"  # not the server's folders

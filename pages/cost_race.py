@@ -12,7 +12,7 @@ from app import texts_cost as tx
 from app.race_view import draw_race, live_part
 from app.state import last_value
 from app.texts import FLOPS_SOURCE
-from app.ui import for_builders, page_header, text
+from app.ui import for_builders, next_on_the_path, page_header, text
 from model.card import LOSS_BY_POSITION_TOKENS
 
 POLL_S = 1.0  # how often a page with a race in progress looks again
@@ -87,3 +87,5 @@ else:
 polling = runner.snapshot(n_tokens).running
 with live_slot:
     st.fragment(run_every=POLL_S if polling else None)(live_part)(runner, n_tokens, polling)
+
+next_on_the_path("pages/cost_race.py")

@@ -75,3 +75,5 @@ with ui.for_builders(f"For builders: decay and implicit attention (eq. {EQ['wkv'
                 f"{facts['rise_lo']:.2f} to {facts['rise_hi']:.2f}); the longest half-life is "
                 f"{facts['longest']:.1f} tokens, and {100 * facts['fast_lo']:.0f}–{100 * facts['fast_hi']:.0f}% of "
                 "each layer's channels have a half-life of 2 tokens or less (computed from the loaded weights).")
+
+ui.next_on_the_path("pages/fading_memory.py")

@@ -84,3 +84,5 @@ with ui.for_builders("For builders: what one step computes", "model/rwkv.py: RWK
                 "The state is 5 vectors per layer: $x_{t-1}$ for time mixing and for channel mixing, $a$, $b$, and the "
                 "running maximum exponent $p$ that keeps the exponentials finite (appendix D). "
                 f"FLOPs per token: $2(VD + 13D^2L)$, {FLOPS_SOURCE}.")
+
+ui.next_on_the_path("pages/read_along.py")

@@ -30,12 +30,7 @@ ui.caption("press Play. With every word, RWKV's memory stays one box of the same
            "[[KV cache]] stacks up one more entry per word.")
 
 st.subheader("A guided path")
-st.page_link("pages/read_along.py", label="1. Read along — watch a real model read your sentence", icon="📖")
-st.page_link("pages/token_shift.py", label="2. Token shift — how each word hears the one before", icon="🔀")
-st.page_link("pages/fading_memory.py", label="3. Fading memory — what the model still remembers", icon="🌫️")
-st.page_link("pages/cost_race.py", label="4. Cost race — RWKV against a same-size transformer, measured", icon="🏁")
-st.page_link("pages/at_scale.py", label="5. At scale — what it means for big models", icon="🏗️")
-st.page_link("pages/caveats.py", label="6. Claims and caveats — what a fixed memory cannot do", icon="⚖️")
+ui.guided_path_links()
 st.page_link("pages/glossary.py", label="Glossary — every term in plain words", icon="📚")
 
 with st.expander("Predict, then reveal (for workshops)"):

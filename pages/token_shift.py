@@ -50,3 +50,5 @@ with ui.for_builders(f"For builders: token shift (eqs. {EQ['rkv']} and {EQ['rk_c
                 "Token shift is a 1-D convolution of width 2 over time; it lets even the first layer combine two tokens. "
                 f"Eqs. {EQ['rkv']} are time mixing, {EQ['rk_channel']} channel mixing (with its own $\\mu'$, on the "
                 f"second LayerNorm's output); numbering as in the RWKV paper, {RWKV_PAPER}.")
+
+ui.next_on_the_path("pages/token_shift.py")

@@ -124,8 +124,8 @@ def test_size_table_and_at_scale_numbers():
 
 def test_race_labels_say_when():
     m = {"cpu": "Test CPU", "cores": 2, "torch_threads": 1, "date": "2025-01-01 10:00 UTC", "unix_time": 1000.0}
-    assert race_machine_label(m, now=1150.0).startswith("Measured 2 minutes ago on this machine: Test CPU, 2 cores")
-    assert race_machine_label({k: v for k, v in m.items() if k != "unix_time"}).startswith("Measured on this")
+    assert race_machine_label(m, now=1150.0).startswith("Measured 2 minutes ago on the computer that runs this app: Test CPU, 2 cores")
+    assert race_machine_label({k: v for k, v in m.items() if k != "unix_time"}).startswith("Measured on the computer")
     assert time_ago(3) == "just now" and time_ago(1) == "just now" and time_ago(61) == "1 minute ago"
     assert time_ago(12) == "12 seconds ago" and time_ago(2 * 86400) == "2 days ago"
     # the CPU name is read back from a file: escaped like visitor text
@@ -229,3 +229,17 @@ def test_at_scale_leads_with_the_gqa_transformer():
     sentences = tx.scale_sentences(n, fits)
     assert not any("conversations with RWKV" in s for s in sentences)  # the GPU count is said once, with both
     assert "without [[GQA]]" in sentences[0]
+
+
+def test_race_note_says_the_load_was_above_the_cores_only_when_it_was():
+    from app.texts_cost import race_method_note
+
+    def note(load, cores):
+        cfg = {"n_layer": 4, "n_embd": 192, "vocab_size": 1000, "n_head": 4}
+        result = {"config": {"rwkv": cfg, "gpt": cfg, "real_prefix": 64}, "lengths": [1, 64], "seconds": 5.0,
+                  "repeats": 30, "machine": {"load_1min": load, "cores": cores}}
+        return race_method_note(result)
+
+    assert "load average as it started: 1.8 on 2 cores." in note(1.8, 2)
+    assert "competing" not in note(1.8, 2)
+    assert "3.5 on 2 cores (above the number of cores: other programs were competing for it)." in note(3.5, 2)

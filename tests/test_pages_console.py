@@ -87,3 +87,21 @@ def test_a_talk_from_the_environment_is_the_one_shown(monkeypatch, tmp_path):
     at = run_page(PAGE)
     assert no_exceptions(at)
     assert [v["title"] for v in embedded_talk(at)["views"]] == ["Only one"]
+
+
+def test_a_console_opened_from_the_menu_uses_the_room_this_browser_opened(monkeypatch):
+    monkeypatch.delenv(TALK_ENV, raising=False)
+    at = run_page(PAGE)
+    at.session_state["room_keys"] = {"K7QX": "Zx_9-abc"}  # what the room page keeps when it opens a room
+    at.run()
+    assert no_exceptions(at)
+    polls = [v for v in embedded_talk(at)["views"] if v["poll"]]
+    assert polls and all(v["url"].startswith("/room?room=K7QX&token=Zx_9-abc&ask=") for v in polls)
+    assert any("Polls go to room K7QX" in c.value for c in at.caption)
+
+
+def test_with_session_room_keeps_a_links_room_and_refuses_odd_keys():
+    opts = console.ConsoleParams(room="AAAA", token="t_1")
+    assert console.with_session_room(opts, {"K7QX": "Zx_9-abc"}) is opts
+    assert console.with_session_room(console.ConsoleParams(), {"K7QX": "x y"}).room is None
+    assert console.with_session_room(console.ConsoleParams(), {}).room is None

@@ -19,6 +19,7 @@ if str(ROOT) not in sys.path:
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from app import texts_cost as tx  # noqa: E402
 from app.glossary import TERMS  # noqa: E402
 from model import cost, race  # noqa: E402
 from tests.app_helpers import as_array, markdown_tables, page_title, still_figures  # noqa: E402
@@ -90,10 +91,10 @@ def test_cost_race_shows_the_stored_race_at_once_and_measures_behind_it(races):
     assert [m.label for m in at.metric] == ["RWKV after 2,048 tokens", "Transformer after 2,048 tokens"]
     assert at.metric[1].value == "4.05 ms per token"  # the stored race: 2.0 + 2048 / 1000
     label = next(c.value for c in at.caption if c.value.startswith("Measured"))
-    assert label.startswith("Measured 2 minutes ago on this machine: Test CPU, 2 cores, 1 thread")
+    assert label.startswith("Measured 2 minutes ago on the computer that runs this app: Test CPU, 2 cores, 1 thread")
     assert len(still_figures(at)) == 3
     progress = at.get("progress")
-    assert progress and "Measuring again on this computer" in progress[0].proto.text
+    assert progress and "Measuring again on the computer that runs this app" in progress[0].proto.text
     assert at.select_slider(key="race_tokens").value == 2048
 
     fake.release.set()
@@ -168,7 +169,7 @@ def test_cost_race_measure_again_is_shared_and_throttled(races):
     assert runner.wait(30) and sorted(fake.calls) == [256, 8192]
     a.run()
     label = next(c.value for c in a.caption if c.value.startswith("Measured"))
-    assert label.startswith("Measured just now on this machine")
+    assert label.startswith("Measured just now on the computer that runs this app")
 
     runner.min_gap_s = 3600.0
     b = page("cost_race", tokens="256")  # another visitor: sees the latest race, measured for visitor A
@@ -256,9 +257,10 @@ def test_at_scale_renders_and_controls_change_numbers():
 
     # 7B: 32 layers × 4096 wide = 32 heads of 128; GQA keeps 8 key/value heads; fp16 cache (vLLM §3)
     assert first[1] == ("Transformer memory per conversation", cost.human_bytes(2 * 32 * 32 * 128 * 2 * 32768))
-    # the headline GPU count compares with the transformer with GQA, as recent models are built (item 9)
-    assert first[2] == ("Conversations on one 80 GB GPU", "24,877 vs 15")
-    assert at.metric[2].delta == "RWKV vs transformer with GQA" and at.metric[1].delta.endswith("without GQA")
+    # both cards follow the GQA switch (off here), so they never mix the two transformers; the sentence
+    # under them gives both, with GQA first, as recent models are built
+    assert first[2] == ("Conversations on one 80 GB GPU", "24,877 vs 3")
+    assert at.metric[2].delta == "RWKV vs transformer, without GQA" and at.metric[1].delta.endswith("without GQA")
     said = all_text(at)
     assert "24,877 such conversations with RWKV, 15 with a transformer that uses" in said
     assert "and 3 with one that does not" in said
@@ -273,7 +275,10 @@ def test_at_scale_renders_and_controls_change_numbers():
     assert third[0] == first[0]
     assert third[1] == ("Transformer memory per conversation", cost.human_bytes(2 * 32 * 8 * 128 * 2 * 1_048_576))
     assert third[1][1] == "137 GB"  # 137,438,953,472 bytes, a quarter of the cache without GQA
-    assert third[2] == second[2]  # the GPU count shows both transformers whatever the switch
+    fits = tx.gpu_fits(cost.MODEL_SIZES["7B"], 1_048_576)
+    assert second[2] == ("Conversations on one 80 GB GPU", f"{fits['rwkv']:,} vs {fits['transformer']:,}")
+    assert third[2] == ("Conversations on one 80 GB GPU", f"{fits['rwkv']:,} vs {fits['transformer_gqa']:,}")
+    assert at.metric[2].delta == "RWKV vs transformer, with GQA"
 
     at.selectbox(key="scale_size").select("169M").run()
     fourth = _metric_values(at)

@@ -72,3 +72,31 @@ def test_a_step_the_page_cannot_use_leaves_the_link_with_a_note():
     assert any("not a whole number" in i.value for i in at.info)
     assert "step" not in at.query_params
     assert stepper_specs(at)[0]["start"] == 0
+
+
+def test_a_step_past_the_end_opens_the_last_token_and_the_link_says_so():
+    prompt = "The cat sat on the mat and looked at the dog."
+    at = session(READING_PAGES[0], {"prompt": prompt, "step": "99"})
+    assert no_exceptions(at)
+    n = len(stepper_specs(at)[0]["labels"])
+    assert [i.value for i in at.info] == [f"The link asked for token 99, but the text has {n} tokens: showing the last one."]
+    assert stepper_specs(at)[0]["start"] == n - 1
+    assert at.query_params["step"] in (str(n), [str(n)])  # the address now names the token shown
+
+
+def test_each_guided_page_ends_with_a_link_to_the_next_step():
+    from tests.app_helpers import run_page
+
+    def last_link(page: str) -> str:
+        at = run_page(page)
+        assert no_exceptions(at)
+        links = at.get("page_link")
+        return links[-1].proto.label
+
+    assert last_link("pages/read_along.py") == "Next, step 2 of 6: Token shift — how each word hears the one before"
+    assert last_link("pages/fading_memory.py").startswith("Next, step 4 of 6: Cost race")
+    assert last_link("pages/caveats.py") == "That was the last step. Back to the start"
+    start = run_page("pages/start.py")
+    labels = [link.proto.label for link in start.get("page_link")]
+    assert labels[:2] == ["1. Read along — watch a real model read your sentence",
+                          "2. Token shift — how each word hears the one before"]

@@ -49,3 +49,16 @@ def test_fading_note_names_the_token_that_counts_most_for_each_model():
     assert "for RWKV, token 2 “\u00a0upon” (50%)" in line
     assert "for the transformer, token 5 “" in line and "(100%)" in line
     assert "Only this token" in steps.fading_notes(tr, rwkv, gpt, layer=0)[0]
+
+
+def test_cost_note_says_where_the_transformers_memory_stands():
+    from model.rwkv import RWKVConfig
+
+    tr = fixed_trace()  # RWKV holds 320 bytes (20·L·C) after every token
+    cfg = RWKVConfig(vocab_size=8, n_layer=2, n_embd=8)
+    notes = steps.cost_notes(tr, cfg, np.arange(1, 7) * 100)  # the cache: 100, 200, … bytes
+    assert len(notes) == 6
+    assert "It holds 320 bytes of memory (80 numbers): the same after every token." in notes[0]
+    assert "holds less so far (100 bytes), but its memory grows with every token and passes RWKV's at token 4." in notes[0]
+    assert ": exactly as much as for token 1." in notes[4] and "now holds 500 bytes, and it grows" in notes[4]
+    assert "transformer" not in steps.cost_notes(tr, cfg)[0]  # without the cache's sizes, RWKV alone

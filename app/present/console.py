@@ -18,7 +18,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from app.stepper import safe_json_for_script
 
@@ -79,6 +79,23 @@ def parse_console_params(params: dict, n_views: int) -> ConsoleParams:
     if room is None:
         token = None  # a key means nothing without its room
     return ConsoleParams(start=start, room=room, token=token, notes=notes)
+
+
+def with_session_room(opts: ConsoleParams, kept_keys: dict | None) -> ConsoleParams:
+    """A console opened without a room (the sidebar's link) takes the room this browser session opened last
+    (`kept_keys`: the room page's {code: presenter key}), so polls go to it. A link's own room wins.
+
+    >>> with_session_room(ConsoleParams(), {"K7QX": "abc_9"})
+    ConsoleParams(start=0, room='K7QX', token='abc_9', notes=[])
+    >>> with_session_room(ConsoleParams(room="AAAA"), {"K7QX": "abc_9"}).room
+    'AAAA'
+    """
+    if opts.room is not None or not kept_keys:
+        return opts
+    code, token = list(kept_keys.items())[-1]
+    if not _ROOM_CODE.fullmatch(str(code)) or not _TOKEN.fullmatch(str(token)):
+        return opts
+    return replace(opts, room=str(code), token=str(token))
 
 
 def console_spec(talk: Talk, room: str | None = None, token: str | None = None) -> dict:

@@ -218,7 +218,7 @@ def channel_mixer_figure(trace, layer: int, name: str = "k", n_channels: int = 2
                          height=height, barmode="stack", margin={"l": 50, "r": 20, "t": 80, "b": 40}, legend=LEGEND_ABOVE)
     layout["xaxis"] = {"title": _title("channels, from 'mostly previous token' (left) to 'mostly this token' (right)"),
                        "tickangle": -45}
-    layout["yaxis"] = {"title": _title("size of the input"), "range": [0, top]}
+    layout["yaxis"] = {"title": _title("input size"), "range": [0, top]}
     return _figure(data, _frames(T, [0, 1], changing), layout)
 
 
@@ -345,23 +345,26 @@ def echo_figure(weights: np.ndarray, pieces: list[str], other: np.ndarray | None
 
 
 # --------------------------------------------------------------------------- start page teaser
-def teaser_figure(words: list[str], height: int = 320) -> dict:
+def teaser_figure(words: list[str], height: int = 360) -> dict:
     """Two panels growing word by word: RWKV's memory stays one box; the transformer's cache stacks up."""
     n = len(words)
 
     def changing(t):
-        return [{"type": "scatter", "text": [f"state<br>after {t + 1} word{'s' if t else ''}"]},
+        return [{"type": "scatter", "text": [f"state after<br>{t + 1} word{'s' if t else ''}"]},  # fits the box at 20 px
                 {"type": "bar", "x": [1] * (t + 1), "y": [1] * (t + 1), "base": list(range(t + 1)),
                  "text": [label(w) for w in words[: t + 1]]}]
 
     panels = [{"type": "scatter", "x": [0.5], "y": [0.5], "mode": "markers+text", "textposition": "middle center",
                "marker": {"symbol": "square", "size": 120, "color": PREV_COLOR}, "showlegend": False, "hoverinfo": "skip",
                "xaxis": "x", "yaxis": "y"},
-              {"type": "bar", "width": 0.8, "orientation": "v", "textposition": "inside", "marker": {"color": NOW_COLOR},
+              {"type": "bar", "width": 0.8, "orientation": "v", "textposition": "inside", "textangle": 0,
+               "insidetextanchor": "middle", "marker": {"color": NOW_COLOR},
                "showlegend": False, "hoverinfo": "skip", "xaxis": "x2", "yaxis": "y2"}]
     data = [{**p, **c} for p, c in zip(panels, changing(0))] if n else [
         {"type": "scatter", "xaxis": "x", "yaxis": "y"}, {"type": "bar", "xaxis": "x2", "yaxis": "y2"}]
-    layout = base_layout(height=height)
+    # Words on the stacked bars stay level and readable (Plotly would shrink a word to fit its bar, to ~7 px):
+    # at least 12 px, 18 px on a projector (stepper.projectorSizes).
+    layout = base_layout(height=height, uniformtext={"mode": "show", "minsize": 12})
     layout.update(_side_by_side(("RWKV: one memory box", "Transformer: a growing cache"), spacing=0.1))
     layout["xaxis"].update({"visible": False, "range": [0, 1]})
     layout["yaxis"].update({"visible": False, "range": [0, 1]})

@@ -423,6 +423,7 @@ _TEMPLATE = r"""<!doctype html>
     }
     layout.font = Object.assign({}, layout.font, {size: 20});
     layout.hoverlabel = {font: {size: 20}};
+    if (layout.uniformtext) layout.uniformtext = Object.assign({}, layout.uniformtext, {minsize: 18});
     if (layout.title) layout.title = Object.assign({}, layout.title, {font: {size: 24}});
     (layout.annotations || []).forEach(function (a) { a.font = Object.assign({}, a.font, {size: 22}); });
     // Token labels along an axis ("12: dog"): at 20 px they piled up; keep one per 30 px of axis.

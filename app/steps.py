@@ -14,25 +14,21 @@ def cost_notes(trace, cfg, gpt_cache_bytes=None) -> list[str]:
     """"This token cost …" for every step: FLOPs computed with 2(VD + 13D²L), the formula that reproduces the
     FLOP column of the RWKV paper's Table 2 (arXiv 2305.13048; its text, §4, writes it differently), and the
     memory held, measured. With `gpt_cache_bytes` (the same-size transformer's KV cache after each token,
-    computed) it also says where that cache stands, so a first token where the transformer holds less is no
-    puzzle. Plain words only: the formula itself is in the page's "For builders" box."""
+    computed), the first tokens, where that cache is still smaller than RWKV's state, say so and when it passes
+    it: no puzzle on the memory chart. Plain words only: the formula itself is in the page's "For builders" box."""
     flops = rwkv4_flops_per_token(cfg.n_layer, cfg.n_embd, cfg.vocab_size)
     held = human_bytes(trace.state_bytes)
-    cost = (f"Reading this token costs RWKV {flops / 1e6:.1f} million FLOPs (steps of arithmetic). They are counted "
-            f"with the formula that matches the RWKV paper's Table 2. It holds {held} of memory "
-            f"({trace.state_floats:,} numbers)")
+    cost = (f"Reading this token costs RWKV {flops / 1e6:.1f} million FLOPs (steps of arithmetic), counted with the "
+            f"formula that matches the RWKV paper's Table 2. It holds {held} of memory ({trace.state_floats:,} numbers)")
     gpt = [] if gpt_cache_bytes is None else [int(b) for b in gpt_cache_bytes]
     passes = next((t for t, b in enumerate(gpt) if b >= trace.state_bytes), None)
     notes = []
     for t in range(len(trace.ids)):
         note = cost + (": the same after every token." if t == 0 else ": exactly as much as for token 1.")
-        if t < len(gpt):
-            if gpt[t] < trace.state_bytes:
-                later = f" and passes RWKV's at token {passes + 1}" if passes is not None else ""
-                note += (f" A same-size transformer holds less so far ({human_bytes(gpt[t])}), but its memory grows "
-                         f"with every token{later}.")
-            else:
-                note += f" A same-size transformer now holds {human_bytes(gpt[t])}, and it grows with every token."
+        if t < len(gpt) and gpt[t] < trace.state_bytes:  # later on, the memory chart shows the cache passing it
+            later = f" and passes RWKV's at token {passes + 1}" if passes is not None else ""
+            note += (f" A same-size transformer holds less so far ({human_bytes(gpt[t])}), but its memory grows "
+                     f"with every token{later}.")
         notes.append(note)
     return notes
 

@@ -73,8 +73,8 @@ with ui.for_builders("For builders: what one step computes", "model/rwkv.py: RWK
     notes.latex(r"r_t = W_r\,(\mu_r \odot x_t + (1-\mu_r) \odot x_{t-1}) \tag{11}")
     notes.latex(r"k_t = W_k\,(\mu_k \odot x_t + (1-\mu_k) \odot x_{t-1}) \tag{12}")
     notes.latex(r"v_t = W_v\,(\mu_v \odot x_t + (1-\mu_v) \odot x_{t-1}) \tag{13}")
-    notes.latex(r"wkv_t = \frac{a_{t-1} + e^{u+k_t} \odot v_t}{b_{t-1} + e^{u+k_t}},\quad "
-             r"a_t = e^{-w} \odot a_{t-1} + e^{k_t} \odot v_t,\quad b_t = e^{-w} \odot b_{t-1} + e^{k_t} \tag{%s}" % EQ["wkv"])
+    notes.latex(r"wkv_t = \frac{a_{t-1} + e^{u+k_t} \odot v_t}{b_{t-1} + e^{u+k_t}} \tag{%s}" % EQ["wkv"])
+    notes.latex(r"a_t = e^{-w} \odot a_{t-1} + e^{k_t} \odot v_t,\quad b_t = e^{-w} \odot b_{t-1} + e^{k_t}")
     notes.latex(r"o_t = W_o\,(\sigma(r_t) \odot wkv_t) \tag{%s}" % EQ["out"])
     notes.markdown(f"Channel mixing blends $x_t$ and $x_{{t-1}}$ the same way into $r'_t$ and $k'_t$ (eqs. {EQ['rk_channel']}, "
                 "with its own $\\mu'$, on the second LayerNorm's output), then:")

@@ -43,7 +43,8 @@ with ui.for_builders(f"For builders: token shift (eqs. {EQ['rkv']} and {EQ['rk_c
     notes.latex(r"r_t = W_r\,(\mu_r \odot x_t + (1-\mu_r)\odot x_{t-1}) \tag{11}")
     notes.latex(r"k_t = W_k\,(\mu_k \odot x_t + (1-\mu_k)\odot x_{t-1}) \tag{12}")
     notes.latex(r"v_t = W_v\,(\mu_v \odot x_t + (1-\mu_v)\odot x_{t-1}) \tag{13}")
-    notes.latex(r"r'_t = W'_r\,(\mu'_r \odot x_t + (1-\mu'_r)\odot x_{t-1}),\; k'_t = W'_k\,(\mu'_k \odot x_t + (1-\mu'_k)\odot x_{t-1}) \tag{14, 15}")
+    notes.latex(r"r'_t = W'_r\,(\mu'_r \odot x_t + (1-\mu'_r)\odot x_{t-1}) \tag{14}")  # one per line: fits a projector
+    notes.latex(r"k'_t = W'_k\,(\mu'_k \odot x_t + (1-\mu'_k)\odot x_{t-1}) \tag{15}")
     notes.markdown("$x_t$ is the LayerNorm'd input of this token and $x_{t-1}$ of the previous one (the token-shift part of "
                 "the state). The top chart's share is $\\sum_c |(1-\\mu_c)x_{t-1,c}| / (\\sum_c |\\mu_c x_{t,c}| + "
                 "\\sum_c |(1-\\mu_c)x_{t-1,c}|)$. The ablation sets every $\\mu$ (time mixing and channel mixing) to 1. "

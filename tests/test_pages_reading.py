@@ -278,9 +278,9 @@ def test_presenter_mode_from_link_and_switch(page):
     at = run_page(page, {"present": "1"})
     assert no_exceptions(at)
     assert at.sidebar.toggle[0].value is True
-    assert any("font-size: 21px" in m.value for m in at.markdown)
+    assert any("font-size: 24px" in m.value for m in at.markdown)
     at.sidebar.toggle[0].set_value(False).run()
-    assert not any("font-size: 21px" in m.value for m in at.markdown)
+    assert not any("font-size: 24px" in m.value for m in at.markdown)
     assert "present" not in at.query_params
 
 

@@ -340,3 +340,33 @@ def test_a_phone_that_missed_a_question_in_between_still_redraws():
     ask(presenter, qs[0])
     now = views._drawn_state(store().room(code))
     assert now[:2] == seen_by_phone[:2] and now != seen_by_phone
+
+
+def test_on_a_projector_the_poll_fits_one_screen_reveal_above_the_votes_and_the_why_above_the_tally():
+    _, code, token = open_room_on_page()
+    q = a_question(2)
+    presenter = run_page("pages/room.py", {"room": code, "token": token, "present": "1"})
+    ask(presenter, q)
+    assert not any("Ask the room a question" in m.value for m in presenter.markdown)  # no lead on a projector
+
+    def order(at) -> list[str]:
+        """Every element in page order: a widget's key, a Markdown's text, else the element's type."""
+        seen = []
+
+        def walk(node):
+            for child in getattr(node, "children", {}).values():
+                seen.append(getattr(child, "key", None) or (child.value if child.type == "markdown" else child.type))
+                walk(child)
+        walk(at.main)
+        return seen
+
+    shown = order(presenter)
+    assert shown.index("room_reveal_button") < shown.index("room_tally")
+    presenter.button(key="room_reveal_button").click().run()
+    assert no_exceptions(presenter)
+    shown = order(presenter)
+    why = views.answer_for(q).explanation.split(".")[0][:30]
+    at_why = next(i for i, el in enumerate(shown) if why in str(el))
+    assert "iframe" in shown[at_why:] and "iframe" not in shown[:at_why]  # the why, then the revealed votes
+    regular = run_page("pages/room.py", {"room": code, "token": token})
+    assert any("Ask the room a question" in m.value for m in regular.markdown)

@@ -390,14 +390,22 @@ def reveal_view(question, counts: Sequence[int], my_vote: int | None = None) -> 
         st.markdown(f"**Your vote:** {user_text(question.options[my_vote], limit=200)}. {verdict}")
     # After the reveal the votes are final, so the chart never changes: it is drawn like every other chart
     # (ui.chart: PNG / SVG buttons for a slide; the same page again on each refresh, so no flash).
-    font = 20 if ui.presenter_on() else 16
-    ui.chart(revealed_chart(tuple(question.options), tuple(int(c) for c in counts), tuple(answer.correct), font),
+    present = ui.presenter_on()
+
+    def explanation() -> None:
+        try:
+            ui.text(answer.explanation)
+        except KeyError:  # a [[term]] the glossary lacks: the text still shows
+            st.markdown(user_text(answer.explanation, limit=4000))
+
+    if present:  # on a projector the why comes first, on the screen; the votes under it
+        explanation()
+    ui.chart(revealed_chart(tuple(question.options), tuple(int(c) for c in counts), tuple(answer.correct),
+                            20 if present else 16),
              f"one bar per answer, with how many people picked it. {RIGHT_MARK} marks the right answer "
              f"({_vote_caption(sum(counts)).replace(' so far', ' in all')}).", name="Chart: the room's votes")
-    try:
-        ui.text(answer.explanation)
-    except KeyError:  # a [[term]] the glossary lacks: the text still shows
-        st.markdown(user_text(answer.explanation, limit=4000))
+    if not present:
+        explanation()
     if answer.values:
         label = answer.value_label or "value"
         rows = [f"- {user_text(opt, limit=200)}: **{format_value(v, label)}**"
@@ -435,12 +443,19 @@ def presenter_live(code: str, token: str) -> None:
     if room.revealed:
         reveal_view(question, counts)
         return
-    font = 20 if ui.presenter_on() else 16
-    tally_chart(tally_figure(options, counts, font_size=font),
+    present = ui.presenter_on()
+
+    def reveal_button() -> None:
+        st.button("Reveal the answer", type="primary", key="room_reveal_button", icon="🎉", on_click=_reveal,
+                  args=(code, token, question.id))
+
+    if present:  # on a projector (1280×720 too) the button stays on the screen, above the votes
+        reveal_button()
+    tally_chart(tally_figure(options, counts, font_size=20 if present else 16),
                 f"one bar per answer; it fills in as phones vote ({_vote_caption(sum(counts))}). "
                 "People can change their vote until you reveal.", key="room_tally")
-    st.button("Reveal the answer", type="primary", key="room_reveal_button", icon="🎉", on_click=_reveal,
-              args=(code, token, question.id))
+    if not present:
+        reveal_button()
 
 
 def _reveal(code: str, token: str, question_id: str) -> None:

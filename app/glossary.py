@@ -46,6 +46,7 @@ TERMS: dict[str, str] = {
     "probability": "How likely the model thinks a next token is, from 0% to 100%; all candidates add up to 100%.",
     "temperature": "A dial for sampling. Low values make the model pick its top guess almost always; high values make it more adventurous.",
     "greedy": "Always writing the single most likely next token.",
+    "seed": "A number that fixes the dice the model rolls when it samples. The same seed gives the same text again.",
     "sampling": "Writing a next token drawn at random according to the model's probabilities.",
     "logit": "The raw score the model gives each possible next token before it is turned into a probability.",
     "context": "The text the model has read so far and can use to guess the next token.",
@@ -100,6 +101,23 @@ TERMS: dict[str, str] = {
 
 _TERM_RE = re.compile(r"\[\[([^\]|]+)(?:\|([^\]]+))?\]\]")
 _LOOKUP = {k.lower(): k for k in TERMS}
+
+
+def search(query: str) -> list[str]:
+    """Terms, A to Z, whose name or definition has a word that starts with `query` (case ignored): "kv" finds
+    "KV cache" and the terms that mention it, not every "RWKV".
+
+    >>> search("kv")
+    ['GQA', 'KV cache', 'vLLM']
+    >>> "state" in search("Mem") and search("") == sorted(TERMS, key=str.casefold)
+    True
+    """
+    needle = query.strip().lower()
+    terms = sorted(TERMS, key=str.casefold)
+    if not needle:
+        return terms
+    starts = re.compile(r"(?<![\w])" + re.escape(needle))
+    return [t for t in terms if starts.search(t.lower()) or starts.search(TERMS[t].lower())]
 
 
 def definition(term: str) -> str:

@@ -4,7 +4,7 @@ The search text is only used to filter; it is never shown back, so it cannot inj
 """
 import streamlit as st
 
-from app.glossary import TERMS
+from app.glossary import TERMS, search
 from app.ui import for_builders, page_header
 
 page_header("Glossary", "Every term this app uses, in one or two plain sentences. Point at, tap or tab to an "
@@ -12,9 +12,9 @@ page_header("Glossary", "Every term this app uses, in one or two plain sentences
 
 query = st.text_input("Search the glossary", key="glossary_query", placeholder="e.g. memory, cache, token",
                       max_chars=60)
-needle = query.strip().lower()
+needle = query.strip()
 terms = sorted(TERMS, key=str.casefold)
-shown = [t for t in terms if not needle or needle in t.lower() or needle in TERMS[t].lower()]
+shown = search(needle)  # words that start with it: "kv" finds "KV cache", not every "RWKV"
 
 if needle and not shown:
     st.info("No term matches that search. Try a shorter word.", icon="🔎")

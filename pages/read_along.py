@@ -28,7 +28,7 @@ if request is None:  # temperature or seed without write mean nothing: said once
 if st.toggle("✍️ Let it write: continue the text", value=request is not None, key="write_on"):
     ui.text("The model keeps going on its own. Each token it writes is read back in, exactly like your text. "
             "At [[temperature]] 0 it always takes its top guess ([[greedy]]). Higher values let it take less "
-            "likely tokens.")
+            "likely tokens. The dice [[seed]] makes a run repeatable.")
     c1, c2, c3 = st.columns(3)
     n_new = c1.slider("Tokens to write", *WRITE_TOKENS, request.tokens if request else 20, key="write_n")
     temperature = c2.slider("Temperature", *WRITE_TEMPERATURE, request.temperature if request else 0.0, 0.1,
@@ -58,7 +58,10 @@ if request is not None:
         if not splits_characters(ctx.ids):  # else the text box has said it already
             note_split_characters(ids[len(ctx.ids):])
 
-stepper.show(views.read_along(tuple(ids), tuple(kinds)), start=min(ctx.start_step, len(ids) - 1))
+start = ctx.start_step
+if len(ids) > len(ctx.ids) and ctx.link_step is None:  # no step in the link: open on the first written token
+    start = len(ctx.ids)
+stepper.show(views.read_along(tuple(ids), tuple(kinds)), start=min(start, len(ids) - 1))
 ui.caption("the chips are your text, cut into tokens. The orange chip is the one being read. The bars are the "
            "model's top five guesses for the next token. The [[heatmap]] is its memory: one row per [[layer]], one "
            "column per [[channel]]. Blue and red are opposite signs, and white is near zero. The last chart compares "

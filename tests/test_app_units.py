@@ -198,3 +198,15 @@ def test_builders_formulas_carry_their_number_inline_not_pinned_right():
     notes.latex(r"x = y")
     assert notes.parts == ["$$\no_t = W_o\\,(\\sigma(r_t) \\odot wkv_t) \\qquad\\text{(16)}\n$$",
                            "$$\nr'_t = W'_r x \\qquad\\text{(14, 15)}\n$$", "$$\nx = y\n$$"]
+
+
+def test_glossary_search_matches_the_start_of_words_only():
+    import doctest
+
+    from app import glossary
+
+    assert doctest.testmod(glossary).failed == 0
+    assert "KV cache" in glossary.search("kv") and "RWKV" not in glossary.search("kv")  # not inside "RWKV"
+    assert glossary.search("  SEED ") == ["seed"]
+    assert glossary.search("zzzz") == []
+    assert glossary.search(".*") == []  # typed symbols are text, not a pattern

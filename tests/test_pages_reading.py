@@ -129,6 +129,7 @@ def test_let_it_write_adds_generated_tokens():
     assert no_exceptions(at)
     (spec,) = stepper_specs(at)
     assert spec["labels"][:n_prompt] == before["labels"]  # the prompt is left as it was
+    assert spec["start"] == n_prompt  # it opens on the first token the model wrote
     greedy = written(at, n_prompt)
     tok = load_tokenizer()
     ids = tok.encode(DEFAULT_PROMPT)
@@ -156,6 +157,9 @@ def test_a_link_with_write_opens_the_written_text_and_a_new_text_drops_it():
     assert at.toggle(key="write_on").value is True
     greedy = written(at, 6)
     assert len(greedy) == 8
+    assert stepper_specs(at)[0]["start"] == 6  # no step in the link: the first written token
+    stepped = run_page(READ, {"prompt": "Tom had a red ball.", "write": "8", "temperature": "0", "seed": "7", "step": "2"})
+    assert stepper_specs(stepped)[0]["start"] == 1  # a link's step wins
     again = run_page(READ, {"prompt": "Tom had a red ball.", "write": "8", "temperature": "0", "seed": "7"})
     assert written(again, 6) == greedy  # another session (or another server process) gets the same text
     at.text_area(key="prompt_box").input("Sue saw a cat.").run()

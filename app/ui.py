@@ -204,8 +204,8 @@ def presenter_on() -> bool:
 
 def page_header(title: str, lead: str) -> None:
     """The sidebar's presenter switch, then the title (a Markdown `#` heading: the same `<h1>` as `st.title`)
-    and the lead paragraph, with the project CSS, in ONE element: each element costs every page run of a room
-    ~0.3 ms of server time (benchmarks/page_cpu.py). The CSS is static and the title and lead are escaped
+    and the lead paragraph, with the project CSS, in ONE element: every element adds a little server time to
+    each page run of a room (benchmarks/page_cpu.py). The CSS is static and the title and lead are escaped
     by `with_tooltips`."""
     present = presenter_toggle()
     st.markdown(header_markdown(title, lead, present), unsafe_allow_html=True)

@@ -15,6 +15,7 @@ import re
 import threading
 
 import streamlit as st
+from streamlit.errors import StreamlitPageNotFoundError
 
 from .escape import user_text
 from .glossary import with_tooltips
@@ -245,8 +246,6 @@ def next_on_the_path(current: str) -> None:
     Example (the end of pages/read_along.py):
         next_on_the_path("pages/read_along.py")   # → "Next, step 2 of 6: Token shift — …"
     """
-    from streamlit.errors import StreamlitPageNotFoundError
-
     paths = [path for path, _, _ in GUIDED_PATH]
     at = paths.index(current)
     if at + 1 < len(GUIDED_PATH):

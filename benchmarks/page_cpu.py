@@ -53,21 +53,24 @@ def server_pid(url: str) -> int:
     raise RuntimeError(f"no process listens on {url}")
 
 
-async def measure(url: str, pid: int, page: str, runs: int, new_text: bool, offset: int) -> tuple[float, float]:
-    """Mean server CPU ms per run, and mean tokens, for `runs` reruns of `page`."""
+async def open_warm(url: str, page: str) -> StreamlitSession:
+    """A session on `page`, rerun three times: the default text's view and the widget ids are in place."""
     sess = StreamlitSession(url)
     await sess.connect()
+    await sess.open_page(page, "")
+    for _ in range(3):
+        await sess.rerun()
+    return sess
+
+
+async def measure_new_text(url: str, pid: int, page: str, runs: int, offset: int) -> tuple[float, float]:
+    """Mean server CPU ms per run, and mean tokens, for `runs` reruns of `page`, each with a text never read before."""
+    sess = await open_warm(url, page)
     try:
-        await sess.open_page(page, "")
-        for _ in range(3):  # warm: the default text's view, the widget ids
-            await sess.rerun()
         cpu, tokens = 0.0, 0
         for i in range(runs):
             before = server_cpu_s(pid)
-            if new_text:
-                r = await sess.set_text("prompt_box", distinct_prompt(offset + i, 1))
-            else:
-                r = await sess.rerun()
+            r = await sess.set_text("prompt_box", distinct_prompt(offset + i, 1))
             cpu += server_cpu_s(pid) - before
             if r.error:
                 raise RuntimeError(f"{page}: {r.error}")
@@ -84,12 +87,7 @@ async def measure_cached(targets: dict[str, tuple[str, int, str]], runs: int, ro
     sessions = {}
     try:
         for name, (url, _, page) in targets.items():
-            sess = StreamlitSession(url)
-            sessions[name] = sess
-            await sess.connect()
-            await sess.open_page(page, "")
-            for _ in range(3):  # warm: the default text's view, the widget ids
-                await sess.rerun()
+            sessions[name] = await open_warm(url, page)
         per_block = max(1, runs // rounds)
         cpu = dict.fromkeys(targets, 0.0)
         for _ in range(rounds):
@@ -131,7 +129,7 @@ def main(argv=None) -> int:
         cached = asyncio.run(measure_cached(targets, args.runs, args.rounds))
         floor, layout, core = cached["floor"], cached["layout"], cached["core"]
         for j, page in enumerate(READING_PAGES):
-            fresh, tokens = asyncio.run(measure(app_url, app_pid, page, args.runs, True, 1000 * (j + 1)))
+            fresh, tokens = asyncio.run(measure_new_text(app_url, app_pid, page, args.runs, 1000 * (j + 1)))
             key = page.replace("-", "_")
             result[f"{key}_cached_ms"], result[f"{key}_new_text_ms"] = round(cached[page], 1), round(fresh, 1)
             print(f"{page:14s} text cached {cached[page]:6.1f} ms CPU per run;  new {tokens:.0f}-token text {fresh:6.1f} ms",

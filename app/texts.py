@@ -2,6 +2,9 @@
 
 Markdown with glossary markers such as [[token]] (see app/glossary.py).
 """
+import functools
+from pathlib import Path
+
 DEFAULT_PROMPT = "Once upon a time, there was a little girl named Lily. She loved to play in the park with her dog"
 
 SAMPLE_PROMPTS = {
@@ -14,9 +17,28 @@ SAMPLE_PROMPTS = {
 CREDITS = (
     "Model architecture: Peng et al., *RWKV: Reinventing RNNs for the Transformer Era*, arXiv 2305.13048 (2023). "
     "Training text: Eldan & Li, *TinyStories: How Small Can Language Models Be and Still Speak Coherent English?*, "
-    "arXiv 2305.07759 (2023), licence CDLA-Sharing-1.0. Both small models here were trained by this project; "
-    "see `model/weights/MODEL_CARD.md`."
+    "arXiv 2305.07759 (2023), licence CDLA-Sharing-1.0. Both small models here were trained by this project: "
+    "how, and how well they do, is in their model card just below."
 )
+
+MODEL_CARD_PATH = Path(__file__).resolve().parents[1] / "model" / "weights" / "MODEL_CARD.md"
+
+
+@functools.lru_cache(maxsize=1)
+def model_card_markdown(path: Path = MODEL_CARD_PATH) -> str:
+    """The shipped models' card (written by model/card.py) for a page: its own title dropped and its section
+    headings as bold lines, so the page's heading outline stays the page's own.
+
+    >>> "validation loss" in model_card_markdown()
+    True
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return "The model card is missing from this copy of the app (`model/weights/MODEL_CARD.md`)."
+    return "\n".join(f"\n**{line.lstrip('#').strip()}**\n" if line.startswith("#") else line
+                     for line in lines if not line.startswith("# ")).strip()
+
 
 EMPTY_PROMPT_HINT = "Type a sentence above (or pick a sample) and the model will read it token by token."
 SPLIT_CHARACTER_NOTE = ("Chips like “🍕 1/4” are parts of one character. The model reads text as bytes. An emoji "

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from app import stepper, ui, views
-from app.texts import CREDITS, EQ, FLOPS_SOURCE, RWKV_PAPER
+from app.texts import CREDITS, EQ, FLOPS_SOURCE, RWKV_PAPER, model_card_markdown
 
 ui.page_header(
     "👋 How RWKV reads",
@@ -56,3 +56,6 @@ with ui.for_builders("For builders: the whole model on one card", "model/rwkv.py
 
 st.divider()
 st.caption(CREDITS)
+with ui.for_builders("For builders: the model card (how the two small models were trained and scored)",
+                     "model/weights/MODEL_CARD.md, written by model/card.py") as notes:
+    notes.markdown(model_card_markdown())

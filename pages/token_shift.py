@@ -19,7 +19,9 @@ layer = st.select_slider("Layer to inspect", options=list(range(1, trace.memory.
 ablate = st.toggle("Switch token shift off (every mixer set to 100% this token)", key="no_shift",
                    help="A test that switches one thing off: the same model, but every mixer takes only the token being read. Watch the guesses change.")
 
-stepper.show(views.token_shift(ctx.ids, layer, ablate), start=ctx.start_step)
+# Token 1 has no token before it (all its bars are 0%): without a step in the link, open on token 2.
+start = ctx.start_step if ctx.link_step is not None or len(ctx.ids) < 2 else 1
+stepper.show(views.token_shift(ctx.ids, layer, ablate), start=start)
 MIXER_CAPTION = ("The last chart stays the same as you step, because it is part of the model. It shows every channel "
                  "of this layer, sorted by its mixer setting. At 100% a channel uses only the token being read; at 0%, "
                  "only the previous token. The three lines are for key, value and receptance. Above 100% (or below 0%), "

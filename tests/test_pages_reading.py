@@ -262,6 +262,18 @@ def test_deep_link_restores_the_step_on_other_reading_pages(page):
     assert stepper_specs(at)[0]["start"] == 0
 
 
+def test_token_shift_opens_on_token_two_unless_the_link_says():
+    """Token 1 has no token before it (every bar 0%): token shift opens on token 2, also after an edit; a link's
+    step (even 1) wins, and a one-token text opens on its only token."""
+    at = run_page(SHIFT)
+    assert stepper_specs(at)[0]["start"] == 1
+    assert "step" not in at.query_params
+    at.text_area[0].set_value("A completely new sentence about a dog.").run()
+    assert stepper_specs(at)[0]["start"] == 1
+    assert stepper_specs(run_page(SHIFT, {"prompt": "Tom had a red ball.", "step": "1"}))[0]["start"] == 0
+    assert stepper_specs(run_page(SHIFT, {"prompt": "Tom"}))[0]["start"] == 0
+
+
 def test_editing_the_text_starts_at_the_first_token():
     at = run_page(READ, {"step": "6"})
     assert stepper_specs(at)[0]["start"] == 5
@@ -293,3 +305,20 @@ def test_presenter_mode_survives_a_page_switch():
     at.switch_page("pages/glossary.py").run()
     assert no_exceptions(at)
     assert at.sidebar.toggle[0].value is True
+
+
+def test_start_shows_the_model_card_in_the_app_not_as_a_file_path(tmp_path):
+    """A visitor on a phone cannot open `model/weights/MODEL_CARD.md`: the card is in Start's last expander,
+    its scores straight from the file, its headings as bold lines (the page keeps one <h1>)."""
+    from app.texts import CREDITS, MODEL_CARD_PATH, model_card_markdown
+
+    at = run_page("pages/start.py")
+    assert no_exceptions(at)
+    assert "MODEL_CARD.md`" not in CREDITS and "model card" in CREDITS
+    card = at.expander[-1]
+    assert "model card" in card.label
+    body = "\n".join(m.value for m in card.markdown)
+    assert "**validation loss**" in body and "2.7173" in MODEL_CARD_PATH.read_text() and "2.7173" in body
+    assert not any(line.startswith("#") for line in body.splitlines())
+    missing = tmp_path / "none.md"
+    assert "missing" in model_card_markdown(missing)

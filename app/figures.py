@@ -115,7 +115,8 @@ def memory_heatmap_figure(trace, title: str = "The memory (state) after this tok
         return {"type": "heatmap", "z": nums(mem[t], 2)}
 
     heat = {"type": "heatmap", "y": [f"layer {i + 1}" for i in range(L)], "colorscale": DIVERGING_STOPS,
-            "zmin": -lim, "zmax": lim, "zmid": 0, "colorbar": {"title": _title("held"), "thickness": 12},
+            "zmin": -lim, "zmax": lim, "zmid": 0, "colorbar": {"title": _title("value held"), "thickness": 12,  # the sign is what the colour tells
+                                                          "tickvals": [-lim, 0, lim], "ticktext": ["−", "0", "+"]},
             "hovertemplate": "%{y}, channel %{x}: %{z:.2f}<extra></extra>"}
     data = [{**heat, **changing(0)}] if T else [{"type": "heatmap"}]
     layout = base_layout(title=_title(title), height=height, margin={"l": 85, "r": 20, "t": 50, "b": 40})

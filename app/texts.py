@@ -41,18 +41,19 @@ def model_card_markdown(path: Path = MODEL_CARD_PATH) -> str:
 
 
 EMPTY_PROMPT_HINT = "Type a sentence above (or pick a sample) and the model will read it token by token."
-SPLIT_CHARACTER_NOTE = ("Chips like “🍕 1/4” are parts of one character. The model reads text as bytes. An emoji "
-                        "takes 4 bytes, and a [[token]] can hold just some of them, so one emoji can take "
+SPLIT_CHARACTER_NOTE = ("Chips like “🍕 1/4” are parts of one character. The model reads text as bytes. Most emoji "
+                        "take 4 bytes, and a [[token]] can hold just some of them, so one emoji can take "
                         "several tokens. Each part gets its own chip and its own step.")
 
 # ------------------------------------------------------------------ citing the RWKV paper
 # One numbering everywhere: arXiv 2305.13048 v2 and later (the current version). There, eqs. 11–13 are the
 # time-mixing token shift (r, k, v), 14–15 the channel-mixing token shift (r′, k′), 16 the WKV average,
-# 17 the time-mixing output, 18 the channel-mixing output; §4 is "Trained Models and Computing Costs"
+# 17 the time-mixing output, 18 the channel-mixing output, 20–22 the WKV as a recurrence (appendix D); §4 is "Trained Models and Computing Costs"
 # (with Table 2), appendix D the recurrent state, appendix L the prompt re-ordering experiment.
 # (arXiv v1 numbered the same equations 11–13, 14 = WKV, 15 = output, 16–18 = channel mixing.)
 RWKV_PAPER = "arXiv 2305.13048 v2+"
-EQ = {"rkv": "11–13", "rk_channel": "14–15", "wkv": "16", "out": "17", "channel_out": "18"}
+EQ = {"rkv": "11–13", "rk_channel": "14–15", "wkv": "16", "out": "17", "channel_out": "18",
+      "wkv_rnn": "20", "ab_rnn": "21–22"}  # appendix D: the WKV as a recurrence
 FLOPS_SOURCE = ("the formula that reproduces the FLOP column of Table 2 of the RWKV paper exactly (the paper's own "
                 "text, §4, writes it differently)")
 

@@ -106,7 +106,7 @@ def race_context_caveat(gpt_ctx: int, rwkv_ctx: int, rwkv_checked_to: int) -> st
 RACE_SMALL_MODEL_NOTE = (
     "These are tiny models ({params} [[parameters|parameter]] each), so most of each step's time is fixed "
     "bookkeeping that both models pay alike, and the time gap starts small. The memory gap is exact. "
-    "Real models are thousands of times bigger: the At scale page shows what the same "
+    "The RWKV-4 models on the At scale page are 50 to 4,000 times bigger: it shows what the same "
     "formulas give there."
 )
 
@@ -191,8 +191,8 @@ def race_verdict(v: dict) -> str:
     a, b = v["first"], v["last"]
     if v["transformer_grows"]:
         out = (f"The transformer's time climbs: token {b['tokens']:,} took {b['gpt_ms']:.2f} ms, "
-               f"{v['growth']:.1f}× the {a['gpt_ms']:.2f} ms of token {a['tokens']:,}, well beyond the spread of "
-               "the tries. ")
+               f"{v['growth']:.1f}× the {a['gpt_ms']:.2f} ms of token {a['tokens']:,}, and the middle halves of "
+               "the tries at the two lengths do not overlap. ")
     else:
         out = (f"This time the race cannot show the transformer's time growing. At token {b['tokens']:,} the "
                f"middle half of its tries ({b['gpt_p25']:.2f} to {b['gpt_p75']:.2f} ms) overlaps that at token "
@@ -330,8 +330,8 @@ SRC_STATE = ("computed from 5 × layers × width numbers, 4 bytes each (RWKV pap
 SRC_KV = ("computed from 2 × layers × KV heads × head size × 2 bytes per token (vLLM paper, arXiv 2309.06180 §3; "
           "GQA: arXiv 2305.13245)")
 SRC_FLOPS = ("computed for RWKV with the formula that reproduces the FLOP column of the RWKV paper's Table 2 "
-             "(arXiv 2305.13048), and for the transformer with Kaplan et al.'s (arXiv 2001.08361, eq. 2.2); both "
-             "under For builders")
+             "(arXiv 2305.13048), and for the transformer with Kaplan et al.'s (arXiv 2001.08361, eq. 2.2, with both attention products "
+             "and the output head added); both under For builders")
 SCALE_QUALITY_CAVEAT = (
     "These numbers are about memory and work, not about how good the answers are. The RWKV-4 models were "
     "[[trained|training]] on texts of 1,024 tokens. Some were then tuned on texts of 8,192 (RWKV paper, "
@@ -366,7 +366,7 @@ SRC_GPU = "computed: (80 GB − the model's fp16 weights) ÷ memory per conversa
 GQA_TOGGLE = "With GQA"  # short: a longer label was cut to "Transformer wit…" at 1280 px
 GQA_TOGGLE_HELP = ("The transformer in the memory numbers and sentences uses grouped-query attention: several "
                    "heads share one set of keys and values, so its cache is smaller. Most recent transformers use "
-                   "it. The GPU count always compares with it.")
+                   "it. Its work per token is a little lower too. The sentence under the cards always gives both.")
 
 
 def gpu_fits(size, context: int, gpu_gb: float = GPU_GB) -> dict:

@@ -12,6 +12,7 @@ from .cost import rwkv4_flops_per_token, rwkv4_params, rwkv4_state_floats
 from .data import read_corpus, train_val_stories
 from .evaluate import loss_by_position
 from .generate import generate_ids, prompt_to_ids
+from .race import GRID, REAL_PREFIX
 from .tokenizer import load_tokenizer
 
 PROMPTS = [
@@ -94,7 +95,8 @@ def render(records: dict, samples: dict) -> str:
         "from its start, up to the trained context).",
         "",
         f"The transformer uses rotary positions so that it can run past its {g['config']['ctx_len']}-token training "
-        "context (the cost race reads 2,048 tokens); RWKV has no positions at all, its state carries on. Both were "
+        f"context (the cost race times it with up to {GRID[-1]:,} tokens held; past the first {REAL_PREFIX} its cache is "
+        "filled by repetition); RWKV has no positions at all, its state carries on. Both were "
         f"trained on {rc['ctx_len']}-token windows only, so neither practised longer texts; the loss by position below "
         f"(validation stories joined into long sequences) is measured up to {LOSS_BY_POSITION_TOKENS:,} tokens, and "
         "nothing here says how either model does beyond that:",

@@ -119,18 +119,26 @@ def transformer_forward_flops_kaplan(n_params_non_embedding: int, n_layer: int, 
 
 
 def transformer_decode_flops_per_token(n_layer: int, d_model: int, vocab: int, context: int,
-                                       d_attn: int | None = None) -> int:
+                                       d_attn: int | None = None, kv_width: int | None = None) -> int:
     """FLOPs to write the next token when `context` tokens sit in the KV cache:
     2(VD + 12·D²·L) + 4·L·context·d_attn.
 
     The weight term is Kaplan's 2N (arXiv 2001.08361 eq. 2.2, N = 12·L·D²) plus the output head 2VD,
     counted the same way as RWKV's 2(VD + 13D²L) (reproduces arXiv 2305.13048 Table 2) so the two compare. The
     attention term counts both the query·key scores and the weighted sum of values (2 × Kaplan's
-    2·n_layer·n_ctx·d_attn). Grouped-query attention saves memory, not these FLOPs: every query head
-    still reads every cached token.
+    2·n_layer·n_ctx·d_attn). With grouped-query attention (`kv_width` = KV heads × head size < D) the key and
+    value projections shrink, so N = L·(10·D² + 2·D·kv_width) (as `transformer_params`); the attention term
+    does not: every query head still reads every cached token.
+
+    >>> full = transformer_decode_flops_per_token(32, 4096, 50277, 32768)
+    >>> gqa = transformer_decode_flops_per_token(32, 4096, 50277, 32768, kv_width=8 * 128)
+    >>> full - gqa == 2 * 32 * 2 * 4096 * (4096 - 1024)
+    True
     """
     d_attn = d_model if d_attn is None else d_attn
-    return 2 * (vocab * d_model + 12 * d_model * d_model * n_layer) + 4 * n_layer * context * d_attn
+    kv_width = d_model if kv_width is None else kv_width
+    weights = n_layer * (10 * d_model * d_model + 2 * d_model * kv_width)
+    return 2 * (vocab * d_model + weights) + 4 * n_layer * context * d_attn
 
 
 def kv_cache_bytes_per_token(n_layer: int, n_kv_heads: int, head_dim: int, bytes_per_element: int = 2) -> int:
@@ -234,12 +242,14 @@ def memory_per_conversation(size: ModelSize, context: int, gqa: bool = False,
     }
 
 
-def flops_per_token(size: ModelSize, context: int) -> dict:
+def flops_per_token(size: ModelSize, context: int, gqa: bool = False) -> dict:
     """FLOPs for the next token at a given context: RWKV 2(VD + 13D²L) (reproduces arXiv 2305.13048 Table 2);
-    transformer 2(VD + 12D²L) + 4·L·context·D (arXiv 2001.08361 eq. 2.2, both attention products)."""
+    transformer 2(VD + 12D²L) + 4·L·context·D (arXiv 2001.08361 eq. 2.2, both attention products), its key and
+    value projections smaller with GQA."""
     return {
         "rwkv": rwkv4_flops_per_token(size.n_layer, size.d_model, size.vocab),
-        "transformer": transformer_decode_flops_per_token(size.n_layer, size.d_model, size.vocab, context),
+        "transformer": transformer_decode_flops_per_token(size.n_layer, size.d_model, size.vocab, context,
+                                                          kv_width=size.kv_heads(gqa) * size.head_dim),
     }
 
 
@@ -324,12 +334,12 @@ def memory_curves(size: ModelSize, contexts: list[int]) -> dict:
     }
 
 
-def flops_curves(size: ModelSize, contexts: list[int]) -> dict:
-    """FLOPs for the next token at each context (sources as `flops_per_token`; GQA does not change them)."""
+def flops_curves(size: ModelSize, contexts: list[int], gqa: bool = False) -> dict:
+    """FLOPs for the next token at each context (sources as `flops_per_token`)."""
     return {
         "contexts": list(contexts),
         "rwkv": [flops_per_token(size, c)["rwkv"] for c in contexts],
-        "transformer": [flops_per_token(size, c)["transformer"] for c in contexts],
+        "transformer": [flops_per_token(size, c, gqa)["transformer"] for c in contexts],
     }
 
 
@@ -350,7 +360,7 @@ def at_scale_numbers(size: ModelSize, context: int, gqa: bool, gpu_gb: float = 8
     GPU, and how the transformer's cache compares with a phone's memory. Every figure computed from
     the formulas above (not measured)."""
     mem = memory_per_conversation(size, context, gqa)
-    fl = flops_per_token(size, context)
+    fl = flops_per_token(size, context, gqa)
     gpu = conversations_on_gpu(size, context, gqa, gpu_gb)
     return {
         "size": size.name, "context": context, "gqa": gqa, "kv_heads": size.kv_heads(gqa),

@@ -68,7 +68,7 @@ chart(fig, "both axes grow by multiplying. RWKV's [[state]] is a flat line; the 
            "the length, and [[GQA]] only lowers that line, it does not flatten it. Dotted lines: a phone's and a "
            "GPU's whole memory. Computed, not measured.", key="scale_memory")
 
-fig = fc.flops_at_scale_figure(cost.flops_curves(size, ctx), size_name, context)
+fig = fc.flops_at_scale_figure(cost.flops_curves(size, ctx, gqa), size_name, context)
 chart(fig, "the work to write one more token. RWKV's is the same at every length; the transformer's grows, "
            "slowly at first (the model's own weights dominate) and then steeply, as looking back over the whole "
            "text takes over. Computed, not measured.", key="scale_flops")
@@ -96,6 +96,9 @@ with for_builders("For builders: the formulas and the assumptions", "model/cost.
     st.markdown("Transformer FLOPs for the next token (Kaplan et al. arXiv 2001.08361 eq. 2.2, "
                 "$C \\approx 2N + 2\\,n_{layer}\\,n_{ctx}\\,d_{attn}$, with the head and both attention products):")
     st.latex(r"C_{\text{transformer}}(n) = 2(VD + 12D^2L) + 4\,L\,n\,D")
+    st.markdown("With GQA the key and value projections shrink, so $12D^2L$ becomes "
+                "$L(10D^2 + 2D\\,n_{kv}\\,d_{head})$; the attention term stays: every query head still reads "
+                "every cached token.")
     st.markdown("Conversations per GPU (weights: parameters × 2 bytes):")
     st.latex(r"\left\lfloor \frac{80\,\text{GB} - \text{weights}}{M_{\text{per conversation}}} \right\rfloor")
     sizes_table, memory_table = tx.size_tables(cost.size_table())  # two narrow tables: a phone sees every column

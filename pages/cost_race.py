@@ -56,8 +56,8 @@ st.subheader("Two honest notes")
 rwkv_model, gpt_model, _, _ = race_cache.race_models()
 text(tx.race_context_caveat(gpt_model.cfg.ctx_len, rwkv_model.cfg.ctx_len, LOSS_BY_POSITION_TOKENS))
 shown = result or snap.partial
-params = max(rwkv_model.num_params(), gpt_model.num_params())
-text(tx.RACE_SMALL_MODEL_NOTE.format(params=f"about {params / 1e6:.1f} million"))
+low, high = sorted((rwkv_model.num_params() / 1e6, gpt_model.num_params() / 1e6))
+text(tx.RACE_SMALL_MODEL_NOTE.format(params=f"about {low:.1f} to {high:.1f} million"))
 
 with for_builders("For builders: what is measured and the formulas", "model/race.py: measure_race; model/cost.py") \
         as builders:

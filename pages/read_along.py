@@ -63,8 +63,8 @@ if len(ids) > len(ctx.ids) and ctx.link_step is None:  # no step in the link: op
     start = len(ctx.ids)
 stepper.show(views.read_along(tuple(ids), tuple(kinds)), start=min(start, len(ids) - 1))
 ui.caption("the chips are your text, cut into tokens. The orange chip is the one being read. The bars are the "
-           "model's top five guesses for the next token. The [[heatmap]] is its memory: one row per [[layer]], one "
-           "column per [[channel]]. Blue and red are opposite signs, and white is near zero. The last chart compares "
+           "model's top five guesses for the next token. The [[heatmap]] is a picture of its memory: what each "
+           "[[channel]] of each [[layer]] holds now, one row per layer. Blue and red are opposite signs, and white is near zero. The last chart compares "
            "the memory each model holds. RWKV's is measured: it is the size of its state. A same-size "
            "[[transformer]] holds a [[KV cache]] instead. It grows with every token read: a key and a value for each "
            "layer and channel, 4 bytes each. That is computed, as in the [[vLLM]] paper (§3). The Cost race page "
@@ -72,18 +72,19 @@ ui.caption("the chips are your text, cut into tokens. The orange chip is the one
 
 with ui.for_builders("For builders: what one step computes", "model/rwkv.py: RWKV.step; model/traces.py: trace_rwkv") as notes:
     notes.markdown("Per layer, with $x_t$ the LayerNorm'd input and $x_{t-1}$ the previous token's (RWKV paper, "
-                f"{RWKV_PAPER}, section 3; equation numbers as there). Time mixing:")
+                f"{RWKV_PAPER}, section 3 and appendix D; equation numbers as there: the WKV written as a recurrence, "
+                f"eqs. {EQ['wkv_rnn']} and {EQ['ab_rnn']}, is eq. {EQ['wkv']} step by step). Time mixing:")
     notes.latex(r"r_t = W_r\,(\mu_r \odot x_t + (1-\mu_r) \odot x_{t-1}) \tag{11}")
     notes.latex(r"k_t = W_k\,(\mu_k \odot x_t + (1-\mu_k) \odot x_{t-1}) \tag{12}")
     notes.latex(r"v_t = W_v\,(\mu_v \odot x_t + (1-\mu_v) \odot x_{t-1}) \tag{13}")
-    notes.latex(r"wkv_t = \frac{a_{t-1} + e^{u+k_t} \odot v_t}{b_{t-1} + e^{u+k_t}} \tag{%s}" % EQ["wkv"])
-    notes.latex(r"a_t = e^{-w} \odot a_{t-1} + e^{k_t} \odot v_t,\quad b_t = e^{-w} \odot b_{t-1} + e^{k_t}")
+    notes.latex(r"wkv_t = \frac{a_{t-1} + e^{u+k_t} \odot v_t}{b_{t-1} + e^{u+k_t}} \tag{%s}" % EQ["wkv_rnn"])
+    notes.latex(r"a_t = e^{-w} \odot a_{t-1} + e^{k_t} \odot v_t,\quad b_t = e^{-w} \odot b_{t-1} + e^{k_t} \tag{%s}" % EQ["ab_rnn"])
     notes.latex(r"o_t = W_o\,(\sigma(r_t) \odot wkv_t) \tag{%s}" % EQ["out"])
     notes.markdown(f"Channel mixing blends $x_t$ and $x_{{t-1}}$ the same way into $r'_t$ and $k'_t$ (eqs. {EQ['rk_channel']}, "
                 "with its own $\\mu'$, on the second LayerNorm's output), then:")
     notes.latex(r"o'_t = \sigma(r'_t) \odot \left(W'_v \max(k'_t, 0)^2\right) \tag{%s}" % EQ["channel_out"])
     notes.markdown("$w = e^{\\text{time\\_decay}} > 0$ per channel, $u$ is the bonus (`time_first`). The heatmap shows "
-                "$a_t/b_t$ per channel (the running weighted average of past values), channels sorted by their decay. "
+                "$a_t/b_t$ per channel (the running weighted average of the values read so far, this one included), channels sorted by their decay. "
                 "The state is 5 vectors per layer: $x_{t-1}$ for time mixing and for channel mixing, $a$, $b$, and the "
                 "running maximum exponent $p$ that keeps the exponentials finite (appendix D). "
                 f"FLOPs per token: $2(VD + 13D^2L)$, {FLOPS_SOURCE}.")

@@ -79,6 +79,22 @@ def test_kaplan():
             - cost.transformer_decode_flops_per_token(12, 768, 50277, 0)) == 4 * 12 * 1000 * 768
 
 
+def test_gqa_trims_the_weights_work_not_the_attention_work():
+    """With grouped-query attention the key and value projections shrink (so 2N shrinks as the weights do),
+    but every query head still reads every cached token: the attention term is the same."""
+    s = cost.MODEL_SIZES["7B"]
+    kv_width = s.gqa_kv_heads * s.head_dim
+    assert kv_width < s.d_model
+    full0, gqa0 = (cost.flops_per_token(s, 0, g)["transformer"] for g in (False, True))
+    assert full0 - gqa0 == 2 * s.n_layer * 2 * s.d_model * (s.d_model - kv_width)
+    assert gqa0 == 2 * (s.transformer_params(gqa=True) - s.vocab * s.d_model)  # 2N + 2VD, N without the embedding
+    full, gqa = (cost.flops_per_token(s, 32768, g)["transformer"] for g in (False, True))
+    assert full - full0 == gqa - gqa0 == 4 * s.n_layer * 32768 * s.d_model
+    assert cost.flops_per_token(s, 32768, True)["rwkv"] == cost.flops_per_token(s, 32768)["rwkv"]
+    n = cost.at_scale_numbers(s, 32768, gqa=True)
+    assert n["transformer_flops"] == gqa and cost.flops_curves(s, [32768], gqa=True)["transformer"] == [gqa]
+
+
 def test_rwkv_memory_constant_transformer_linear():
     s = cost.MODEL_SIZES["169M"]
     a, b = cost.memory_per_conversation(s, 1000), cost.memory_per_conversation(s, 2000)

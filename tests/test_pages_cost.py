@@ -320,7 +320,8 @@ def test_at_scale_query_params_and_bad_ones():
 def test_at_scale_gqa_switch_label_fits():
     at = page("at_scale")
     assert at.toggle(key="scale_gqa").label == "With GQA"  # was cut to "Transformer wit…" at 1280 px
-    assert "GPU count always compares with it" in at.toggle(key="scale_gqa").help
+    help_text = at.toggle(key="scale_gqa").help
+    assert "always gives both" in help_text and "GPU count always compares" not in help_text  # the card follows it
 
 
 def test_at_scale_notes_repeated_keys():

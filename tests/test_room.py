@@ -122,7 +122,7 @@ class TestOneProcess:
             new_text = f"My own words about {prompt.split()[0]}."
             assert view(typed) == (new_text, 0)  # a new text starts at its first token
             assert urllib.parse.parse_qs(typed.query_string) == {"prompt": [new_text]}
-            assert switched.page == "token-shift" and view(switched) == (new_text, 0)
+            assert switched.page == "token-shift" and view(switched) == (new_text, 1)  # token 1 has no token before it
             assert s.widget_id("prompt_box") is not None
         assert any(t.startswith("The link asked for token 50") for t in out[2][1].texts)
 

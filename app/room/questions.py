@@ -394,10 +394,11 @@ def _recall_far_back() -> Built:
     options = ("Yes, just as exactly", "Only a faded trace of it is left", "No, nothing at all is left")
     correct = 0 if float(kept.min()) >= 0.99 else (1 if slowest >= 1e-9 else 2)
     explanation = (f"A transformer keeps every token's key and value in its cache, exactly. RWKV keeps a summary. "
-                   f"Its slowest memory channel fades to half in about {facts['longest']:.0f} tokens, so after "
+                   f"In this small model, the slowest memory channel fades to half in about {facts['longest']:.0f} tokens, so after "
                    f"{RECALL_DISTANCE} tokens it still holds {percent(slowest)} of what the name wrote into it. Only "
-                   f"{percent(holding)} of its {kept.size:,} channels keep more than 1%. That is why exact recall "
-                   "from far back is harder for RWKV.")
+                   f"{percent(holding)} of its {kept.size:,} channels keep more than 1%. Large RWKV models have "
+                   "channels that barely fade, but everything they read must still share one memory of a fixed "
+                   "size. That is why exact recall from far back is harder for RWKV.")
     return options, Answer(correct=(correct,), explanation=explanation, source=SRC_RECALL, link=page_link("caveats"))
 
 
@@ -418,7 +419,7 @@ QUESTIONS: tuple[Question, ...] = (
              f"After {RACE_WORK_TOKENS:,} tokens, which small model does more work for the next token, and how much "
              "more?", _work_at_8k),
     Question("memory-7b-32k", "at-scale",
-             f"Two models of {SCALE_WORDS} parameters each hold one conversation of {SCALE_LONG:,} "
+             f"Two models of about {SCALE_WORDS} parameters each hold one conversation of {SCALE_LONG:,} "
              "tokens. Which needs more memory for it, and how much more?", _memory_7b_32k),
     Question("short-text-work", "at-scale",
              f"Same two {SCALE_WORDS} models, but a short text of {SCALE_SHORT:,} tokens. Which does more "

@@ -59,7 +59,7 @@ def test_a_links_text_wins_over_the_text_carried_from_another_page():
 
 
 def test_editing_the_text_on_a_page_restarts_at_the_first_token():
-    at = session(READING_PAGES[2]  # fading memory (token shift opens on token 2: test_pages_reading), {"prompt": "Sue saw a cat.", "step": "3"})
+    at = session(READING_PAGES[2], {"prompt": "Sue saw a cat.", "step": "3"})  # token shift opens on token 2 (test_pages_reading)
     assert stepper_specs(at)[0]["start"] == 2
     at.text_area(key="prompt_box").input("Sue saw a big dog.").run()
     assert stepper_specs(at)[0]["start"] == 0

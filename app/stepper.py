@@ -264,6 +264,13 @@ _TEMPLATE = r"""<!doctype html>
     chipsEl.classList.toggle("more-above", chipsEl.scrollTop > 2);
   }
   chipsEl.addEventListener("scroll", chipsFade, {passive: true});
+  // Scrolls the chip box only. scrollIntoView would also scroll the page around this frame (same origin):
+  // a phone opened Start scrolled down to the teaser's chips, and Play pulled a reader back up to them.
+  function chipInView(chip) {
+    const box = chipsEl.getBoundingClientRect(), r = chip.getBoundingClientRect(), margin = 16;
+    if (r.top < box.top + margin) chipsEl.scrollTop -= box.top + margin - r.top;
+    else if (r.bottom > box.bottom - margin) chipsEl.scrollTop += r.bottom - (box.bottom - margin);
+  }
   window.addEventListener("resize", chipsFade);
   const divs = [];
   if ((spec.extra || {}).columns === 2) figsEl.classList.add("cols2");
@@ -456,7 +463,7 @@ _TEMPLATE = r"""<!doctype html>
       if (k === step) { c.setAttribute("aria-current", "step"); c.tabIndex = 0; }
       else { c.removeAttribute("aria-current"); c.tabIndex = -1; }
     });
-    chips[step].scrollIntoView({block: "nearest", inline: "nearest"});
+    chipInView(chips[step]);
     chipsFade();
     document.getElementById("position").textContent = "Token " + (step + 1) + " of " + n;
     document.getElementById("note").textContent = spec.notes[step] || "";

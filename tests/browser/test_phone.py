@@ -113,3 +113,33 @@ def test_links_and_tables_fit_a_phone(app_server, browser, path):
                 assert links.nth(i).evaluate("e => e.scrollWidth <= e.clientWidth + 1"), links.nth(i).inner_text()
     finally:
         page.context.close()
+
+
+PAGE_SCROLLED = "() => Array.from(document.querySelectorAll('*')).reduce((sum, el) => sum + el.scrollTop, 0) + window.scrollY"
+
+
+def test_the_step_through_never_scrolls_the_page_around_it(app_server, browser):
+    """The current chip is kept in view by scrolling the chip box only: Start opened on a phone scrolled down
+    to the teaser's chips (scrollIntoView scrolls every ancestor, the page around the frame too)."""
+    page = new_page(browser, PHONE)
+    try:
+        page.goto(f"{app_server}/")
+        wait_for_app(page)
+        stepper_frame(page)
+        page.wait_for_timeout(1500)  # the teaser steps on its own
+        assert page.evaluate(PAGE_SCROLLED) == 0, "Start opened scrolled down"
+        text = "Tom and Sue went to the big park by the river, and they played with a red ball all day long. " * 3
+        page.goto(f"{app_server}/read-along?prompt={text.replace(' ', '%20')}")
+        wait_for_app(page)
+        frame = stepper_frame(page)
+        assert page.evaluate(PAGE_SCROLLED) == 0
+        for _ in range(60):  # a clicker's keys: a click would let the driver scroll to the button first
+            page.keyboard.press("ArrowRight")
+        frame.wait_for_function("() => document.body.dataset.step === '60'")
+        assert page.evaluate(PAGE_SCROLLED) == 0, "stepping scrolled the page to the chips"
+        box = frame.evaluate("""() => { const c = document.getElementById('chips'), cur = c.querySelector('.chip.current');
+            const b = c.getBoundingClientRect(), r = cur.getBoundingClientRect();
+            return {scrolled: c.scrollTop, inside: r.top >= b.top && r.bottom <= b.bottom}; }""")
+        assert box["scrolled"] > 0 and box["inside"], box
+    finally:
+        page.context.close()

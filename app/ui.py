@@ -203,12 +203,14 @@ def presenter_on() -> bool:
     return bool(st.session_state.get("_presenter_on", False))
 
 
-def page_header(title: str, lead: str) -> None:
+def page_header(title: str, lead: str, presenter_lead: str | None = None) -> None:
     """The sidebar's presenter switch, then the title (a Markdown `#` heading: the same `<h1>` as `st.title`)
     and the lead paragraph, with the project CSS, in ONE element: every element adds a little server time to
     each page run of a room (benchmarks/page_cpu.py). The CSS is static and the title and lead are escaped
     by `with_tooltips`."""
     present = presenter_toggle()
+    if present and presenter_lead is not None:  # decided here: the switch has just read the link (first run too)
+        lead = presenter_lead
     st.markdown(header_markdown(title, lead, present), unsafe_allow_html=True)
 
 

@@ -6,9 +6,9 @@ from app.room import views
 
 ui.page_header(
     "🙋 Room poll",
-    "" if ui.presenter_on() else  # on a projector the question, the votes and Reveal fit one screen without it
     "Ask the room a question about the [[model]]. Everyone votes on a phone, and you watch the votes come in. "
     "Then show the real answer, worked out by the app itself.",
+    presenter_lead="",  # on a projector the question, the votes and Reveal fit one screen without it
 )
 views.inject_css()
 

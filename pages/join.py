@@ -15,4 +15,5 @@ if not code or not views.room_ok(code):
     views.code_form()
     st.stop()
 views.room_badge(code)
+views.remember_voter()
 views.participant_live(code)

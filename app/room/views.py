@@ -265,11 +265,35 @@ def answer_for(question) -> object | None:
         return None
 
 
+VOTER_COOKIE = "rwkv_voter"  # a random id, no name, no device data: one vote per phone, even after a reload
+VOTER_COOKIE_DAYS = 1
+_VOTER_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
 def voter_id() -> str:
-    """This browser session's voter id: random, kept in the session only (no name, no device data)."""
+    """This phone's voter id: random (no name, no device data), from the browser's `rwkv_voter` cookie when it
+    sent one, else new. A phone that reloads the page (a phone browser often does, after the camera app read
+    the QR code) or moves to another app process (room mode) stays the same voter: its vote is changed, not
+    counted twice."""
     if "room_voter" not in st.session_state:
-        st.session_state["room_voter"] = secrets.token_urlsafe(16)
+        try:
+            kept = st.context.cookies.get(VOTER_COOKIE)
+        except Exception:  # no browser request behind this session (a test)
+            kept = None
+        known = bool(kept and _VOTER_RE.fullmatch(kept))
+        st.session_state["room_voter"] = kept if known else secrets.token_urlsafe(16)
+        st.session_state["room_voter_kept"] = known
     return st.session_state["room_voter"]
+
+
+def remember_voter() -> None:
+    """Has the browser keep the voter id in a first-party cookie for a day (until it sends it back, each page
+    run of this session writes it again: a script that never ran must not lose it). The id is our own
+    `token_urlsafe`, so it is safe inside the script."""
+    voter = voter_id()
+    if not st.session_state.get("room_voter_kept"):
+        st.html(f"<script>document.cookie = '{VOTER_COOKIE}={voter}; path=/; max-age={VOTER_COOKIE_DAYS * 86400}; "
+                "samesite=lax';</script>", unsafe_allow_javascript=True)
 
 
 def page_url() -> tuple[str | None, str | None]:

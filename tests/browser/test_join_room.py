@@ -86,3 +86,43 @@ def test_a_bad_code_on_the_phone_is_a_plain_message(app_server, browser):
         assert not phone.dialogs and not phone.page_errors
     finally:
         phone.context.close()
+
+
+def test_a_phone_that_reloads_is_still_one_voter(app_server, browser):
+    """Phone browsers reload a tab they put away (the camera app read the QR code): the voter id comes back
+    in a first-party cookie, so the phone still sees its vote and a changed vote replaces it (was: a new
+    voter, the tally counted the phone twice)."""
+    presenter = new_page(browser, PROJECTOR)
+    phone = new_page(browser, PHONE)
+    try:
+        presenter.goto(f"{app_server}/room")
+        wait_for_app(presenter)
+        presenter.get_by_role("button", name="Open a room").click()
+        presenter.wait_for_url("**/room?*token=*")
+        wait_for_app(presenter)
+        code = presenter.get_by_test_id("room-code").inner_text().strip()
+        presenter.get_by_role("button", name="Ask this question").click()
+        presenter.wait_for_function(TALLY_TEXT, arg="0 votes")
+
+        phone.goto(f"{app_server}/join?room={code}")
+        wait_for_app(phone)
+        phone.locator(VOTE_OPTION).first.click()
+        phone.get_by_text("Your vote:").wait_for()
+        presenter.wait_for_function(TALLY_TEXT, arg="1 vote (100%)", timeout=LIVE_TIMEOUT_MS)
+        assert any(c["name"] == "rwkv_voter" for c in phone.context.cookies())
+
+        phone.reload()
+        wait_for_app(phone)
+        phone.get_by_text("Your vote:").wait_for()  # the store knows this phone's vote
+        phone.locator(VOTE_OPTION).nth(1).click()  # a change of mind after the reload
+        phone.wait_for_function("""() => { const r = document.querySelectorAll('.st-key-room_vote input[type="radio"]');
+                                           return r.length > 1 && r[1].checked; }""")
+        presenter.wait_for_timeout(3_000)  # the tally refreshes every 1.5 s
+        presenter.wait_for_function(TALLY_TEXT, arg="1 vote (100%)", timeout=LIVE_TIMEOUT_MS)
+        assert not presenter.evaluate(TALLY_TEXT, "(50%)"), "the phone was counted twice"
+        for page in (presenter, phone):
+            assert page.locator('[data-testid="stException"]').count() == 0
+            assert not page.page_errors, page.page_errors
+    finally:
+        presenter.context.close()
+        phone.context.close()

@@ -280,7 +280,7 @@ def voter_id() -> str:
             kept = st.context.cookies.get(VOTER_COOKIE)
         except Exception:  # no browser request behind this session (a test)
             kept = None
-        known = bool(kept and _VOTER_RE.fullmatch(kept))
+        known = isinstance(kept, str) and bool(_VOTER_RE.fullmatch(kept))
         st.session_state["room_voter"] = kept if known else secrets.token_urlsafe(16)
         st.session_state["room_voter_kept"] = known
     return st.session_state["room_voter"]

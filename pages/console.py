@@ -5,6 +5,7 @@ from app import ui
 from app.escape import user_text
 from app.present import console
 from app.present.talk import TALK_ENV, TalkError, load_talk, talk_path
+from app.room import views as room_views
 
 ui.page_header(
     "🎤 Presenter console",
@@ -33,9 +34,11 @@ source = "the built-in talk" if path is None else f"your file ({user_text(path.n
 room_line = ""
 if polls:
     room_line = (f" Polls go to room {user_text(opts.room)}." if opts.room else
-                 " No room is open, so a poll view will ask you to open one (see Live polls, below).")
+                 " No room is open yet: press **Open a room for the polls** before the first poll view.")
 st.caption(f"**{user_text(talk.title, limit=120)}**: {len(talk.views)} views, {talk.minutes:g} minutes planned, "
            f"from {source}.{room_line}")
+if polls and not opts.room and st.button("Open a room for the polls", type="primary", icon="🚪", key="console_open_room"):
+    room_views.open_room_into_link()  # the projector's poll views then carry this room
 
 console.draw(talk, opts)
 

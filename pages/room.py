@@ -15,7 +15,10 @@ views.inject_css()
 code = views.clean_code(st.query_params.get("room"))
 token = views.presenter_key(code) if code else ""  # on a projector it leaves the address bar
 if not code:
-    views.open_room_panel()
+    if st.query_params.get("ask"):  # a poll view from the presenter console, sent before a room was open
+        views.no_room_for_this_poll()
+    else:
+        views.open_room_panel()
     st.stop()
 room = views.presenter_room(code, token)
 if room is None:

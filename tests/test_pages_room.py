@@ -371,3 +371,29 @@ def test_on_a_projector_the_poll_fits_one_screen_reveal_above_the_votes_and_the_
     assert "iframe" in shown[at_why:] and "iframe" not in shown[:at_why]  # the why, then the revealed votes
     regular = run_page("pages/room.py", {"room": code, "token": token})
     assert any("Ask the room a question" in m.value for m in regular.markdown)
+
+
+def test_a_poll_view_sent_before_a_room_is_open_points_to_the_console_which_opens_one(monkeypatch):
+    """A room opened on the projector's poll view was that window's alone: the console did not know it, and
+    the next poll view asked for a new room (the phones stayed in the first). Now the projector says where to
+    open it, and the console's own button opens it for every poll view."""
+    from app.present.talk import TALK_ENV
+    from tests.test_pages_console import embedded_talk
+
+    monkeypatch.delenv(TALK_ENV, raising=False)
+    q = a_question(2)
+    projector = run_page("pages/room.py", {"ask": q.id, "present": "1"})
+    assert no_exceptions(projector)
+    assert "Open a room for the polls" in text_of(projector)
+    assert not [b for b in projector.button if b.key == "room_open"]
+
+    console = run_page("pages/console.py")
+    assert no_exceptions(console)
+    console.button(key="console_open_room").click().run()
+    assert no_exceptions(console)
+    code, token = param(console, "room"), param(console, "token")
+    assert store().room(code) is not None and store().is_presenter(code, token)
+    assert console.session_state["room_keys"][code] == token
+    polls = [v for v in embedded_talk(console)["views"] if v["poll"]]
+    assert polls and all(f"room={code}" in v["url"] and "ask=" in v["url"] for v in polls)
+    assert not [b for b in console.button if b.key == "console_open_room"]  # one room per talk

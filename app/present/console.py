@@ -376,7 +376,13 @@ _TEMPLATE = r"""<!doctype html>
     host.document.addEventListener("keydown", onPageKey);
   } catch (e) {}
 
-  if (projector()) say("The projector window is open. Moving on shows the next view there.");
+  if (projector()) {
+    say("The projector window is open. Moving on shows the next view there.");
+    try {  // a room was just opened here: a poll view the projector shows without one gets it now
+      const v = views[index], w = projector();
+      if (v.poll && v.url.indexOf("room=") >= 0 && w.location.search.indexOf("room=") < 0) showOnProjector();
+    } catch (e) {}
+  }
   render();
   setInterval(tick, 1000);
 })();

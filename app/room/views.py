@@ -605,12 +605,27 @@ def open_room_panel() -> None:
             f"real [[model]], so it is never typed in by hand.\n\n"
             f"A room stays open for {hours} hours.")
     if st.button("Open a room", type="primary", icon="🚪", key="room_open"):
-        made = store_call("create_room")
-        if made is not None:
-            room, token = made
-            st.query_params.update({"room": room.code, "token": token})
-            st.session_state.pop("room_pick", None)
-            st.rerun()
+        open_room_into_link()
+
+
+def open_room_into_link() -> None:
+    """Opens a room and puts its code and presenter key in this page's address (and this session's keys,
+    which the presenter console reads), then reruns; a store problem is one plain message."""
+    made = store_call("create_room")
+    if made is not None:
+        room, token = made
+        st.session_state.setdefault("room_keys", {})[room.code] = token
+        st.query_params.update({"room": room.code, "token": token})
+        st.session_state.pop("room_pick", None)
+        st.rerun()
+
+
+def no_room_for_this_poll() -> None:
+    """/room?ask=… without a room: a poll view the presenter console sent before a room was open. A room
+    opened here would be this window's alone (the console would not know it, and the next poll would ask
+    for a new one), so it says where to open it."""
+    st.info("No room is open for this talk's polls yet. On the presenter console, press **Open a room for the "
+            "polls**. This window then shows the question and the code to join.", icon="🙋")
 
 
 def presenter_room(code: str, token: str):

@@ -131,3 +131,33 @@ def test_moves_made_in_a_second_tab_reach_the_projector(app_server, browser):
         shows_view(popup, 2)
     finally:
         context.close()
+
+
+def test_a_room_opened_on_the_console_reaches_the_projector_on_its_poll_view(app_server, browser):
+    """Before a room is open, the projector's poll view says to open it on the console; the console's button
+    opens it and the projector, still on that view, gets the room (its code on the projector)."""
+    poll = next(i for i, v in enumerate(TALK.views) if v.poll)
+    page = new_page(browser)
+    context = page.context
+    try:
+        page.goto(f"{app_server}/console?view={poll + 1}")
+        wait_for_app(page)
+        frame = console_frame(page)
+        with context.expect_page() as popup_info:
+            frame.get_by_role("button", name="Open the projector window").click()
+        popup = popup_info.value
+        shows_view(popup, poll)
+        popup.get_by_text("Open a room for the polls").wait_for()
+        assert popup.get_by_role("button", name="Open a room").count() == 0
+
+        page.get_by_role("button", name="Open a room for the polls").click()
+        page.wait_for_url("**/console?*room=*")
+        wait_for_app(page)
+        code = parse_qs(urlsplit(page.url).query)["room"][0]
+        popup.wait_for_url(lambda u: parse_qs(urlsplit(u).query).get("room") == [code])
+        wait_for_app(popup)
+        assert popup.get_by_test_id("room-code").inner_text().strip() == code
+        assert popup.get_by_test_id("room-prompt").count() == 1  # the poll's question is asked in that room
+        assert "token" not in parse_qs(urlsplit(popup.url).query)  # the key leaves the projector's address
+    finally:
+        context.close()

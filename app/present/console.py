@@ -349,10 +349,16 @@ _TEMPLATE = r"""<!doctype html>
     remember(KEY_START, Date.now()); remember(KEY_VIEW, Date.now()); tick();
   });
   jumps.forEach(function (b, k) { b.addEventListener("click", function () { go(k, "me"); }); });
-  if (channel) channel.onmessage = function (e) {
-    const d = e.data || {};
-    if (d.talk === talk.title && typeof d.view === "number") go(d.view, "channel");
-  };
+  if (channel) {
+    channel.onmessage = function (e) {
+      const d = e.data || {};
+      if (d.talk !== talk.title) return;
+      if (d.hello) { channel.postMessage({talk: talk.title, view: index}); return; }  // a new tab asks where we are
+      if (typeof d.view === "number") go(d.view, "channel");
+    };
+    // A tab opened later joins the talk where it is (it opened on view 1: its Next pulled every tab back to 2).
+    channel.postMessage({talk: talk.title, hello: true});
+  }
 
   const NEXT = ["PageDown", "ArrowRight", "ArrowDown"], PREV = ["PageUp", "ArrowLeft", "ArrowUp"];
   const TYPING = "input, textarea, select, [contenteditable], [role=slider], [role=listbox], [role=combobox], " +

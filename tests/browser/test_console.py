@@ -109,6 +109,28 @@ def test_a_second_console_tab_stays_on_the_same_view(app_server, browser):
         page.context.close()
 
 
+def test_a_tab_opened_later_joins_the_talk_where_it_is(app_server, browser):
+    """A second tab opened mid-talk (the help says to) starts on the talk's view, not on view 1: its Next moves
+    the talk on by one (it pulled every tab, and the projector, back to view 2)."""
+    page = new_page(browser)
+    try:
+        page.goto(f"{app_server}/console")
+        wait_for_app(page)
+        mine = console_frame(page)
+        for _ in range(4):
+            mine.get_by_role("button", name="Next ▶").click()
+        mine.wait_for_function("() => document.body.dataset.view === '4'")
+        other = page.context.new_page()
+        other.goto(f"{app_server}/console")
+        wait_for_app(other)
+        theirs = console_frame(other)
+        theirs.wait_for_function("() => document.body.dataset.view === '4'", timeout=10_000)
+        theirs.get_by_role("button", name="Next ▶").click()
+        mine.wait_for_function("() => document.body.dataset.view === '5'", timeout=10_000)
+    finally:
+        page.context.close()
+
+
 def test_moves_made_in_a_second_tab_reach_the_projector(app_server, browser):
     """The tab that opened the projector window moves it when another console tab (a second screen) moves on."""
     page = new_page(browser)

@@ -209,6 +209,10 @@ def page_header(title: str, lead: str, presenter_lead: str | None = None) -> Non
     each page run of a room (benchmarks/page_cpu.py). The CSS is static and the title and lead are escaped
     by `with_tooltips`."""
     present = presenter_toggle()
+    if present:  # in the console's projector window a clicker's keys reach the console (app/present/console.py)
+        from .present.console import PROJECTOR_KEYS_HTML
+
+        st.sidebar.html(PROJECTOR_KEYS_HTML, unsafe_allow_javascript=True)  # no gap above the title
     if present and presenter_lead is not None:  # decided here: the switch has just read the link (first run too)
         lead = presenter_lead
     st.markdown(header_markdown(title, lead, present), unsafe_allow_html=True)

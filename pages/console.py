@@ -61,8 +61,9 @@ if polls:
 with st.expander("How the console works"):
     ui.text(
         "- **Keys:** Page Down, → or ↓ for the next view; Page Up, ← or ↑ for the one before. Most clickers send "
-        "Page Down and Page Up. The keys go to the window you clicked last, so click back on this page after you "
-        "move the projector window.\n"
+        "Page Down and Page Up. After a click on the projector window (Reveal, Play), Page Down / Up and → / ← "
+        "there move the talk too, except on a page that steps through a text: there they step through its "
+        "tokens, so click back on this page to move on.\n"
         "- **Two screens:** open this page again in another tab or window of the same browser. Both stay on the "
         "same view, and a move in either one moves the projector.\n"
         "- **The timer** starts when you open the projector window or move on. It shows how long you have been on "

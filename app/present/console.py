@@ -98,6 +98,30 @@ def with_session_room(opts: ConsoleParams, kept_keys: dict | None) -> ConsolePar
     return replace(opts, room=str(code), token=str(token))
 
 
+# In the projector window (the window the console opened, by its name), a clicker's keys go back to the
+# console over the talk's channel, unless the page has a step-through, which takes them (its tokens). Page
+# Down / Up and → / ←: ↓ and ↑ still scroll the page.
+PROJECTOR_KEYS_HTML = """<script>
+(function () {
+  if (window.__rwkvProjectorKeys || window.name !== "%(window)s" || !window.BroadcastChannel) return;
+  window.__rwkvProjectorKeys = true;
+  const channel = new BroadcastChannel("%(channel)s");
+  const NEXT = ["PageDown", "ArrowRight"], PREV = ["PageUp", "ArrowLeft"];
+  const TYPING = "input, textarea, select, [contenteditable], [role=slider], [role=listbox], [role=combobox], " +
+                 "[role=radio], [role=radiogroup], [role=switch], [role=tab], [role=menu], [role=option]";
+  document.addEventListener("keydown", function (e) {
+    if (e.altKey || e.ctrlKey || e.metaKey || e.defaultPrevented || window.__rwkvStepperKeys) return;
+    const forward = NEXT.indexOf(e.key) >= 0, back = PREV.indexOf(e.key) >= 0;
+    if (!forward && !back) return;
+    const active = document.activeElement;
+    if (active && active.closest && active.closest(TYPING)) return;
+    e.preventDefault();
+    channel.postMessage({nudge: forward ? 1 : -1});
+  });
+})();
+</script>""" % {"window": WINDOW_NAME, "channel": CHANNEL}
+
+
 def console_spec(talk: Talk, room: str | None = None, token: str | None = None) -> dict:
     """What the component needs: every view's title, notes, minutes and projector link (present=1).
 
@@ -352,6 +376,9 @@ _TEMPLATE = r"""<!doctype html>
   if (channel) {
     channel.onmessage = function (e) {
       const d = e.data || {};
+      // A clicker's key pressed while the projector window has the focus (after Reveal was clicked there):
+      // the tab that drives the projector moves the talk.
+      if (d.nudge && projector()) { go(index + (d.nudge > 0 ? 1 : -1), "me"); return; }
       if (d.talk !== talk.title) return;
       if (d.hello) { channel.postMessage({talk: talk.title, view: index}); return; }  // a new tab asks where we are
       if (typeof d.view === "number") go(d.view, "channel");

@@ -183,3 +183,31 @@ def test_a_room_opened_on_the_console_reaches_the_projector_on_its_poll_view(app
         assert "token" not in parse_qs(urlsplit(popup.url).query)  # the key leaves the projector's address
     finally:
         context.close()
+
+
+def test_a_clickers_key_in_the_projector_window_moves_the_talk(app_server, browser):
+    """After a click on the projector (Reveal, Play) the focus is there: Page Down / Up must still move the
+    talk (they did nothing), except on a page whose step-through takes them for its tokens."""
+    page = new_page(browser)
+    context = page.context
+    try:
+        poll = next(i for i, v in enumerate(TALK.views) if v.poll and i + 1 < len(TALK.views))
+        page.goto(f"{app_server}/console?view={poll + 1}")
+        wait_for_app(page)
+        mine = console_frame(page)
+        with context.expect_page() as popup_info:
+            mine.get_by_role("button", name="Open the projector window").click()
+        popup = popup_info.value
+        shows_view(popup, poll)
+        popup.locator("h1").first.click()  # the focus moves to the projector window
+        popup.keyboard.press("PageDown")
+        mine.wait_for_function(f"() => document.body.dataset.view === '{poll + 1}'", timeout=10_000)
+        shows_view(popup, poll + 1)
+        if TALK.views[poll + 1].page in ("read-along", "token-shift", "fading-memory"):  # its step-through takes the key
+            step = stepper_frame(popup).evaluate("document.body.dataset.step")
+            popup.locator("h1").first.click()
+            popup.keyboard.press("PageDown")
+            stepper_frame(popup).wait_for_function(f"() => document.body.dataset.step === '{int(step) + 1}'")
+            assert mine.evaluate("document.body.dataset.view") == str(poll + 1)
+    finally:
+        context.close()

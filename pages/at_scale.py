@@ -40,9 +40,9 @@ ctx_label = fc.tokens_label(context)
 
 st.subheader(f"One conversation of {ctx_label} tokens, {size_name} model")
 m1, m2, m3 = st.columns(3)
-m1.metric("RWKV memory per conversation", cost.human_bytes(n["rwkv_bytes"]), "same at any length",
+m1.metric("RWKV memory", cost.human_bytes(n["rwkv_bytes"]), "same at any length",
           delta_color="off", delta_arrow="off")
-m2.metric("Transformer memory per conversation", cost.human_bytes(n["transformer_bytes"]),
+m2.metric("Transformer memory", cost.human_bytes(n["transformer_bytes"]),
           f"{n['memory_ratio']:,.0f}× RWKV's, {'with' if gqa else 'without'} GQA", delta_color="off",
           delta_arrow="off")
 # Both cards follow the GQA switch (the sentence under them gives the other case too).

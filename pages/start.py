@@ -13,6 +13,9 @@ ui.page_header(
     "added, and older words slowly fade.",
 )
 
+# A workshop participant who typed only the app's address lands here: the way to the room's poll is on top.
+st.page_link("pages/join.py", label="In a workshop? Join its poll with the room code", icon="📱")
+
 st.subheader("The idea in a minute")
 ui.text(
     "1. **It reads like an [[RNN]]** — one token at a time, updating a memory that never grows.\n"

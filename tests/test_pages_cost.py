@@ -252,11 +252,11 @@ def test_at_scale_renders_and_controls_change_numbers():
     assert not at.exception and not at.info
     assert len(still_figures(at)) == 3
     first = _metric_values(at)
-    assert first[0] == ("RWKV memory per conversation", "2.62 MB")  # 7B: 5 × 32 × 4096 × 4 bytes
+    assert first[0] == ("RWKV memory", "2.62 MB")  # 7B: 5 × 32 × 4096 × 4 bytes
     assert "computed from" in all_text(at)
 
     # 7B: 32 layers × 4096 wide = 32 heads of 128; GQA keeps 8 key/value heads; fp16 cache (vLLM §3)
-    assert first[1] == ("Transformer memory per conversation", cost.human_bytes(2 * 32 * 32 * 128 * 2 * 32768))
+    assert first[1] == ("Transformer memory", cost.human_bytes(2 * 32 * 32 * 128 * 2 * 32768))
     # both cards follow the GQA switch (off here), so they never mix the two transformers; the sentence
     # under them gives both, with GQA first, as recent models are built
     assert first[2] == ("Conversations on one 80 GB GPU", "24,877 vs 3")
@@ -267,13 +267,13 @@ def test_at_scale_renders_and_controls_change_numbers():
     at.select_slider(key="scale_context").set_value(1_048_576).run()
     second = _metric_values(at)
     assert second[0] == first[0]  # the state does not grow …
-    assert second[1] == ("Transformer memory per conversation", cost.human_bytes(2 * 32 * 32 * 128 * 2 * 1_048_576))
+    assert second[1] == ("Transformer memory", cost.human_bytes(2 * 32 * 32 * 128 * 2 * 1_048_576))
     assert at.query_params["context"] == ["1048576"] or at.query_params["context"] == "1048576"
 
     at.toggle(key="scale_gqa").set_value(True).run()
     third = _metric_values(at)
     assert third[0] == first[0]
-    assert third[1] == ("Transformer memory per conversation", cost.human_bytes(2 * 32 * 8 * 128 * 2 * 1_048_576))
+    assert third[1] == ("Transformer memory", cost.human_bytes(2 * 32 * 8 * 128 * 2 * 1_048_576))
     assert third[1][1] == "137 GB"  # 137,438,953,472 bytes, a quarter of the cache without GQA
     fits = tx.gpu_fits(cost.MODEL_SIZES["7B"], 1_048_576)
     assert second[2] == ("Conversations on one 80 GB GPU", f"{fits['rwkv']:,} vs {fits['transformer']:,}")
@@ -282,7 +282,7 @@ def test_at_scale_renders_and_controls_change_numbers():
 
     at.selectbox(key="scale_size").select("169M").run()
     fourth = _metric_values(at)
-    assert fourth[0] == ("RWKV memory per conversation", "184 KB")
+    assert fourth[0] == ("RWKV memory", "184 KB")
     assert not at.exception
 
 
@@ -293,7 +293,7 @@ def test_at_scale_query_params_and_bad_ones():
     assert at.select_slider(key="scale_context").value == 4096
     assert at.toggle(key="scale_gqa").value is True
     # 14B: 40 layers × 5120 wide = 40 heads of 128, GQA 8 key/value heads, fp16, 4,096 tokens
-    assert _metric_values(at)[1] == ("Transformer memory per conversation", cost.human_bytes(2 * 40 * 8 * 128 * 2 * 4096))
+    assert _metric_values(at)[1] == ("Transformer memory", cost.human_bytes(2 * 40 * 8 * 128 * 2 * 4096))
     assert at.subheader[0].value == "One conversation of 4K tokens, 14B model"
 
     at = page("at_scale", size="99B", context="abc", gqa="maybe")
@@ -306,7 +306,7 @@ def test_at_scale_query_params_and_bad_ones():
     assert at.selectbox(key="scale_size").value == "7B"
     assert at.select_slider(key="scale_context").value == 32768
     assert at.toggle(key="scale_gqa").value is False
-    assert _metric_values(at)[1] == ("Transformer memory per conversation", cost.human_bytes(2 * 32 * 32 * 128 * 2 * 32768))
+    assert _metric_values(at)[1] == ("Transformer memory", cost.human_bytes(2 * 32 * 32 * 128 * 2 * 32768))
     for q, want in (({"context": "5000"}, 32768), ({"context": "1024"}, 1024), ({"gqa": "off"}, None)):
         at = page("at_scale", **q)
         assert not at.exception

@@ -97,6 +97,8 @@ def test_each_guided_page_ends_with_a_link_to_the_next_step():
     assert last_link("pages/fading_memory.py").startswith("Next, step 4 of 6: Cost race")
     assert last_link("pages/caveats.py") == "That was the last step. Back to the start"
     start = run_page("pages/start.py")
-    labels = [link.proto.label for link in start.get("page_link")]
+    links = start.get("page_link")
+    assert "join" in links[0].proto.page and "Join" in links[0].proto.label  # a workshop's participant: on top
+    labels = [link.proto.label for link in links][1:]
     assert labels[:2] == ["1. Read along — watch a real model read your sentence",
                           "2. Token shift — how each word hears the one before"]

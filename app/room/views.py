@@ -270,6 +270,19 @@ VOTER_COOKIE_DAYS = 1
 _VOTER_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
+def plain_source(source: str) -> str:
+    """An answer's source as the room reads it: the papers and what was computed, without the code pointers
+    (file and function names are for builders; the page the answer links to has them under For builders).
+
+    >>> plain_source("computed now from the shipped RWKV model (model/traces.py: trace_rwkv; app/figures.py: share)")
+    'computed now from the shipped RWKV model'
+    >>> plain_source("cost formulas (model/cost.py: at_scale_numbers; vLLM arXiv 2309.06180 §3)")
+    'cost formulas (vLLM arXiv 2309.06180 §3)'
+    """
+    text = re.sub(r"[\w./]+\.py(?::\s*[\w.]+)?(?:;\s*|(?=\)))", "", source)
+    return re.sub(r"\s*\(\s*\)", "", text).strip()
+
+
 def voter_id() -> str:
     """This phone's voter id: random (no name, no device data), from the browser's `rwkv_voter` cookie when it
     sent one, else new. A phone that reloads the page (a phone browser often does, after the camera app read
@@ -436,7 +449,7 @@ def reveal_view(question, counts: Sequence[int], my_vote: int | None = None) -> 
                 for opt, v in zip(question.options, answer.values)]
         st.markdown(f"**{user_text(label[:1].upper() + label[1:], limit=120)}, worked out by the app:**\n"
                     + "\n".join(rows))
-    st.caption(f"Source: {user_text(answer.source, limit=600)}")
+    st.caption(f"Source: {user_text(plain_source(answer.source), limit=600)}")
     if answer.link:
         url, host = page_url()
         target = app_link(base_from(url, host), answer.link, present=ui.presenter_on())

@@ -3,6 +3,7 @@
 Markdown with glossary markers such as [[token]] (see app/glossary.py).
 """
 import functools
+import re
 from pathlib import Path
 
 DEFAULT_PROMPT = "Once upon a time, there was a little girl named Lily. She loved to play in the park with her dog"
@@ -26,8 +27,9 @@ MODEL_CARD_PATH = Path(__file__).resolve().parents[1] / "model" / "weights" / "M
 
 @functools.lru_cache(maxsize=1)
 def model_card_markdown(path: Path = MODEL_CARD_PATH) -> str:
-    """The shipped models' card (written by model/card.py) for a page: its own title dropped and its section
-    headings as bold lines, so the page's heading outline stays the page's own.
+    """The shipped models' card (written by model/card.py) for a page: its own title dropped, its section
+    headings as bold lines (the page keeps its own heading outline) and its tables as lists (a phone's width
+    holds a list; a three-column table of sample stories ran off it).
 
     >>> "validation loss" in model_card_markdown()
     True
@@ -36,8 +38,41 @@ def model_card_markdown(path: Path = MODEL_CARD_PATH) -> str:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError:
         return "The model card is missing from this copy of the app (`model/weights/MODEL_CARD.md`)."
-    return "\n".join(f"\n**{line.lstrip('#').strip()}**\n" if line.startswith("#") else line
-                     for line in lines if not line.startswith("# ")).strip()
+    out, header = [], None
+    for line in lines:
+        if line.startswith("# "):
+            continue
+        if line.startswith("#"):
+            out.append(f"\n**{line.lstrip('#').strip()}**\n")
+        elif line.startswith("|"):
+            out.extend(_table_row_as_item(line, header) if header else [])
+            header = header or _cells(line)
+        else:
+            header = None
+            out.append(line)
+    return "\n".join(out).strip()
+
+
+def _cells(row: str) -> list[str]:
+    """A Markdown table row's cells (an escaped \\| stays inside its cell)."""
+    return [c.strip() for c in re.split(r"(?<!\\)\|", row.strip().strip("|"))]
+
+
+def _table_row_as_item(row: str, header: list[str]) -> list[str]:
+    """One table row as a list item: its first cell in bold, then each other cell after its column's name.
+
+    >>> _table_row_as_item("| loss | 2.7 | 2.9 |", ["", "RWKV", "GPT"])
+    ['- **loss**: RWKV: 2.7; GPT: 2.9']
+    >>> _table_row_as_item("|---|---|", ["a", "b"])
+    []
+    """
+    cells = _cells(row)
+    if all(set(c) <= set("-: ") for c in cells):  # the separator row
+        return []
+    names = [re.sub(r"\s*\(`[^`]*`\)", "", name) for name in header[1:]]  # "RWKV-4 (`rwkv.safetensors`)" -> "RWKV-4"
+    rest = "; ".join(f"{name}: {cell}" if name else cell for name, cell in zip(names, cells[1:]))
+    first = cells[0] if cells[0].startswith("**") else f"**{cells[0]}**"
+    return [f"- {first}: {rest}" if cells[0] else f"- {rest}"]
 
 
 EMPTY_PROMPT_HINT = "Type a sentence above (or pick a sample) and the model will read it token by token."

@@ -353,8 +353,9 @@ async def participant(i: int, room: Room, t_start: float, prompts: str, tally: T
         tally.times["connect"].append(time.perf_counter() - t0)
         plan = [("open", lambda: sess.open_page("read-along", LINK_QUERY), (LINK_PROMPT, LINK_STEP - 1)),
                 ("change", lambda: sess.set_text("prompt_box", texts[0]), (texts[0], 0)),
-                ("switch", lambda: sess.switch_page("token-shift"), (texts[0], 0)),
-                ("change2", lambda: sess.set_text("prompt_box", texts[1]), (texts[1], 0))]
+                # token shift opens on token 2 (token 1 has no token before it)
+                ("switch", lambda: sess.switch_page("token-shift"), (texts[0], 1)),
+                ("change2", lambda: sess.set_text("prompt_box", texts[1]), (texts[1], 1))]
         for action, run, expect in plan:
             r = await run()
             if r.error and sess.closed.is_set() and room.killed is not None and room.killed.is_set():

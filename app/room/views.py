@@ -368,7 +368,8 @@ def room_card(code: str) -> str:
     st.code(link, language=None, wrap_lines=True)
     if is_local(link):
         st.info("Phones cannot open a localhost link. Open this page with the computer's network address "
-                "instead, like http://192.168.1.20:8501/room. The link and the square code then use it too.",
+                "instead, like `http://192.168.1.20:8501/room` (yours is different: the computer's network settings "
+                "show it, and phones must be on the same Wi-Fi). The link and the square code then use it too.",
                 icon="📶")
     return link
 

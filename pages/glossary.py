@@ -5,10 +5,13 @@ The search text is only used to filter; it is never shown back, so it cannot inj
 import streamlit as st
 
 from app.glossary import TERMS, search
-from app.ui import for_builders, page_header
+from app.room.views import share_app_card
+from app.ui import for_builders, page_header, presenter_on
 
 page_header("Glossary", "Every term this app uses, in one or two plain sentences. Point at, tap or tab to an "
                         "underlined word on any page to see the same text.")
+if presenter_on():  # the talk ends here: the room gets the app's address
+    share_app_card()
 
 query = st.text_input("Search the glossary", key="glossary_query", placeholder="e.g. memory, cache, token",
                       max_chars=60)

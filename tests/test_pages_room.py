@@ -398,3 +398,19 @@ def test_a_poll_view_sent_before_a_room_is_open_points_to_the_console_which_open
     polls = [v for v in embedded_talk(console)["views"] if v["poll"]]
     assert polls and all(f"room={code}" in v["url"] and "ask=" in v["url"] for v in polls)
     assert not [b for b in console.button if b.key == "console_open_room"]  # one room per talk
+
+
+def test_the_talks_last_view_gives_the_room_the_apps_address():
+    """The glossary is the talk's last view ("Your turn"): on a projector it shows a square code and the
+    address of Read along, so people try their own sentences; a reader's glossary does not."""
+    at = run_page("pages/glossary.py", {"present": "1"})
+    at.context = {"url": APP_URL + "/glossary"}
+    at.run()
+    assert no_exceptions(at)
+    assert "Try it on your phone" in text_of(at)
+    assert [c.value for c in at.code] == [APP_URL + "/read-along"]
+    assert at.get("imgs") or at.get("image")
+    plain = run_page("pages/glossary.py")
+    plain.context = {"url": APP_URL + "/glossary"}
+    plain.run()
+    assert "Try it on your phone" not in text_of(plain) and not plain.code

@@ -3,6 +3,8 @@ presenter key, the QR code is a PNG, the tally chart marks the right answer with
 answer links are encoded on the app root, a typed code is cleaned, and the module's examples hold."""
 from __future__ import annotations
 
+import re
+
 from app.room import views
 
 
@@ -47,3 +49,14 @@ def test_the_views_examples_hold():
     import doctest
 
     assert doctest.testmod(views).failed == 0
+
+
+def test_base_from_knows_every_page_of_the_app():
+    """The app's root from any of its pages' addresses (the talk's last view builds a link from the glossary's)."""
+    from pathlib import Path
+
+    paths = re.findall(r'url_path="([a-z-]+)"', (Path(__file__).parents[1] / "streamlit_app.py").read_text())
+    assert len(paths) >= 10
+    for path in paths:
+        if path != "start":  # the default page is at the root
+            assert views.base_from(f"https://talk.example.org/app/{path}") == "https://talk.example.org/app", path

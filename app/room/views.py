@@ -58,7 +58,9 @@ BAR_OTHER = "#C4C8CE"  # the other options after the reveal: light grey, far fro
 RIGHT_MARK = "✓"
 TALLY_CONFIG = {"staticPlot": True, "displayModeBar": False, "responsive": True}  # the bar texts say it all
 _LOCAL_HOSTS = ("localhost", "127.", "0.0.0.0", "[::1]", "::1")
-_PAGE_SUFFIXES = ("/room", "/join", "/console")
+# The app's page paths (streamlit_app.py): what `base_from` takes off a page's address to get the app's root.
+_PAGE_SUFFIXES = ("/room", "/join", "/console", "/glossary", "/read-along", "/token-shift", "/fading-memory",
+                  "/cost-race", "/at-scale", "/caveats")
 
 _CSS = """
 <style>
@@ -154,6 +156,23 @@ def qr_png(url: str, scale: int = 8) -> bytes:
     segno.make(url, error="m", micro=False).save(buf, kind="png", scale=scale, border=2, dark="#000000",
                                                    light="#ffffff")
     return buf.getvalue()
+
+
+def share_app_card(page: str = "read-along") -> None:
+    """On a projector (the talk's last view): a square code and the address of `page` on this app, so the room
+    tries it on their phones. Shows nothing where the page's address is unknown."""
+    url, host = page_url()
+    base = base_from(url, host)
+    if not base.startswith("http"):
+        return
+    link = f"{base}/{page}"
+    with st.container(horizontal=True, vertical_alignment="center", gap="medium"):
+        st.image(qr_png(link), width=200, output_format="PNG", alt=f"QR code for {link}")
+        with st.container():
+            ui.text("**Try it on your phone:** point its camera at the square code, or open")
+            st.code(link, language=None, wrap_lines=True)
+    if is_local(link):
+        st.info("Phones cannot open a localhost link: open this page with the computer's network address.", icon="📶")
 
 
 def _wrap(text: str, width: int = 26) -> str:

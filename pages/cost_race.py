@@ -19,7 +19,7 @@ POLL_S = 1.0  # how often a page with a race in progress looks again
 LINK_NOTES = "_race_link_notes"  # (tokens shown, notes) of the link this session opened with
 
 
-page_header("The cost race", tx.RACE_LEAD)
+page_header("The cost race", tx.RACE_LEAD, presenter_lead=tx.RACE_LEAD_PROJECTOR)  # a projector shows the numbers
 
 raw, repeated = last_value("tokens", st.query_params.get_all("tokens"))
 n_tokens, problem = tx.parse_tokens_param(raw)

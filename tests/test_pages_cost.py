@@ -417,3 +417,15 @@ def test_pages_run_inside_the_app_navigation(path, title):
     at.run()
     assert not at.exception
     assert page_title(at) == title
+
+
+def test_on_a_projector_the_race_lead_is_short_so_the_numbers_show():
+    """The talk's race view says "read out the two big numbers": at 1280×720 the full lead pushed them off."""
+    from app import texts_cost as tx
+
+    first = tx.RACE_LEAD.split(".")[0]
+    projector = page("cost_race", present="1")
+    assert not projector.exception
+    text = all_text(projector)
+    assert first not in text and "We time one more" in text
+    assert first in all_text(page("cost_race"))

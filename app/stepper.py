@@ -222,7 +222,7 @@ _TEMPLATE = r"""<!doctype html>
     .chip { padding: 6px 8px; } #chips { gap: 6px; max-height: 136px; } }
 </style>
 </head><body class="__BODY_CLASS__">
-<div id="controls" role="toolbar" aria-label="Step through the text">
+<div id="controls" role="group" aria-label="Step through the text">
   <button id="reset" data-testid="stepper-reset" title="Back to the first token (Home)">↺ Reset</button>
   <button id="back" data-testid="stepper-back" title="Previous token (← or Page Up)">◀ Back</button>
   <button id="next" data-testid="stepper-next" title="Next token (→, Space or Page Down)">Next ▶</button>
@@ -319,9 +319,9 @@ _TEMPLATE = r"""<!doctype html>
         }
       });
     }
-    // No toolbar on a phone (it covers the title) or a projector (clutter on a slide; the page's own
-    // ⬇ PNG / ⬇ SVG buttons are there outside presenter mode).
-    Plotly.newPlot(d, fig.data, layout, {displaylogo: false, responsive: true, displayModeBar: !NARROW && !PRESENT,
+    // No Plotly toolbar: it covered the title on a phone, cluttered a slide, and put 8-10 mouse-only tools per
+    // chart in a keyboard's Tab path (zoom, lasso ...); the page's own ⬇ PNG / ⬇ SVG buttons save the chart.
+    Plotly.newPlot(d, fig.data, layout, {displaylogo: false, responsive: true, displayModeBar: false,
       toImageButtonOptions: {format: "png", scale: 2}}).then(function () {
         return (fig.frames || []).length ? new Promise(function (done) { setTimeout(done, 0); }) : null;
       }).then(function () {
@@ -463,6 +463,8 @@ _TEMPLATE = r"""<!doctype html>
       if (k === step) { c.setAttribute("aria-current", "step"); c.tabIndex = 0; }
       else { c.removeAttribute("aria-current"); c.tabIndex = -1; }
     });
+    if (document.activeElement && document.activeElement.classList.contains("chip") &&
+        document.activeElement !== chips[step]) chips[step].focus({preventScroll: true});  // roving focus
     chipInView(chips[step]);
     chipsFade();
     document.getElementById("position").textContent = "Token " + (step + 1) + " of " + n;

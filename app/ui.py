@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import json
 import re
 import threading
 
@@ -55,6 +56,8 @@ abbr.gloss:hover::after, abbr.gloss:focus::after {
   }
 }
 .block-container { max-width: 1200px; padding-top: 2rem; }
+/* A folded-away menu (a phone) leaves the Tab path: its links sat off-screen and took the keyboard's focus. */
+[data-testid="stSidebar"][data-collapsed="true"], [data-testid="stSidebar"][data-collapsed="true"] * { visibility: hidden !important; }
 /* Page links (Start's guided path) wrap on a phone instead of being cut off mid-word. */
 [data-testid="stPageLink"] a, [data-testid="stPageLink"] p, [data-testid="stPageLink-NavLink"] { white-space: normal !important;
   overflow: visible !important; text-overflow: clip !important; height: auto !important; }
@@ -84,7 +87,7 @@ def text(markdown: str) -> None:
     st.markdown(with_tooltips(markdown), unsafe_allow_html=True)
 
 
-LIVE_CHART_CONFIG = {"displaylogo": False, "responsive": True, "toImageButtonOptions": {"format": "png", "scale": 2}}
+LIVE_CHART_CONFIG = {"displaylogo": False, "responsive": True, "displayModeBar": False}  # no mouse-only tools in the Tab path
 
 
 def chart(fig, what_you_see: str, key: str | None = None, name: str = "Chart", live: bool = False) -> None:
@@ -102,8 +105,59 @@ def chart(fig, what_you_see: str, key: str | None = None, name: str = "Chart", l
         caption(what_you_see)
         return
     prepared = fig if isinstance(fig, stepper.PreparedStepper) else stepper.prepare_still([fig])
+    if name == "Chart":  # a page's frames list tells its charts apart by their titles
+        name = chart_name(fig)
     stepper.show_still(prepared, name=name)
     caption(what_you_see)
+
+
+def chart_name(fig) -> str:
+    """The accessible name of a chart's frame: "Chart: " and the figure's title, without its markup.
+
+    >>> chart_name({"data": [], "layout": {"title": {"text": "Memory held<br>(measured)"}}})
+    'Chart: Memory held (measured)'
+    >>> chart_name({"data": []})
+    'Chart'
+    """
+    try:
+        layout = fig["layout"] if isinstance(fig, dict) else fig.layout.to_plotly_json()
+        title = layout.get("title") or {}
+        text = title.get("text") if isinstance(title, dict) else title
+    except (AttributeError, KeyError, TypeError):
+        text = None
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", str(text or ""))).strip()
+    return f"Chart: {text}" if text else "Chart"
+
+
+_FOCUS_KEY = "_focus_after_run"
+
+
+def focus_next_run(selector: str, text: str | None = None) -> None:
+    """After a button that removes itself (Open a room, Reveal), the next run moves the keyboard's focus to
+    what replaced it: the first element matching `selector` (and holding `text`, if given). Without this
+    the focus fell to the top of the page and a screen reader heard nothing of the result."""
+    st.session_state[_FOCUS_KEY] = (selector, text)
+
+
+def move_focus_if_asked() -> None:
+    """Call where the page's new content has been drawn (the end of the page or fragment): sends a one-off
+    script, this run only, that waits for the target and focuses it (made focusable with tabindex -1)."""
+    target = st.session_state.pop(_FOCUS_KEY, None)
+    if not target:
+        return
+    selector, text = (json.dumps(part) for part in target)  # our own constants, as JS string literals
+    st.html(f"""<script>
+(function () {{
+  let tries = 0;
+  (function look() {{
+    const el = Array.from(document.querySelectorAll({selector}))
+      .find(function (e) {{ return {text} === null || e.textContent.indexOf({text}) >= 0; }});
+    if (!el) {{ if (++tries < 50) setTimeout(look, 100); return; }}
+    if (!el.hasAttribute("tabindex")) el.setAttribute("tabindex", "-1");
+    el.focus();
+  }})();
+}})();
+</script>""", unsafe_allow_javascript=True)
 
 
 def caption(what_you_see: str) -> None:
@@ -222,7 +276,7 @@ def page_header(title: str, lead: str, presenter_lead: str | None = None) -> Non
 def header_markdown(title: str, lead: str, present: bool = False) -> str:
     """What `page_header` draws (cached: pages pass constant texts).
 
-    >>> header_markdown("📖 Read along", "Hello.").endswith("# 📖 Read along\n\nHello.")
+    >>> header_markdown("📖 Read along", "Hello.").endswith("# 📖 Read along\\n\\nHello.")
     True
     """
     return _CSS + (_PRESENTER_CSS if present else "") + "\n# " + with_tooltips(title) + "\n\n" + with_tooltips(lead)

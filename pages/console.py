@@ -38,7 +38,8 @@ if polls:
 st.caption(f"**{user_text(talk.title, limit=120)}**: {len(talk.views)} views, {talk.minutes:g} minutes planned, "
            f"from {source}.{room_line}")
 if polls and not opts.room and st.button("Open a room for the polls", type="primary", icon="🚪", key="console_open_room"):
-    room_views.open_room_into_link()  # the projector's poll views then carry this room
+    room_views.open_room_into_link(focus=('[data-testid="stCaptionContainer"]', "Polls go to room"))
+ui.move_focus_if_asked()  # after Open a room for the polls: the line that names the room
 
 console.draw(talk, opts)
 

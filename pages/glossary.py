@@ -31,7 +31,7 @@ for term in shown:
     first = term[0].upper()
     if first != letter:
         letter = first
-        st.subheader(letter)
+        st.subheader(letter, anchor=False)  # 20 "Link to heading" stops in the Tab path otherwise
     # our own text (glossary entries), plain Markdown, no HTML
     st.markdown(f"**{term}** — {TERMS[term]}")
 

@@ -28,6 +28,7 @@ current = views.ask_from_link(code, token, room.question_id)
 join, live = st.columns([2, 3], gap="large")
 with join:
     views.room_card(code)
+    ui.move_focus_if_asked()  # after Open a room: the room's code
 with live:
     views.ask_panel(code, token, current)
     views.presenter_live(code, token)

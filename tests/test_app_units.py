@@ -210,3 +210,14 @@ def test_glossary_search_matches_the_start_of_words_only():
     assert glossary.search("  SEED ") == ["seed"]
     assert glossary.search("zzzz") == []
     assert glossary.search(".*") == []  # typed symbols are text, not a pattern
+
+
+def test_the_ui_examples_hold_and_charts_are_named_by_their_titles():
+    """A page's frames list tells its charts apart: each still chart's frame is named by its figure's title."""
+    import doctest
+
+    from app import ui
+
+    assert doctest.testmod(ui).failed == 0
+    assert ui.chart_name({"data": [], "layout": {"title": {"text": "<b>Time</b> per token"}}}) == "Chart: Time per token"
+    assert ui.chart_name("not a figure") == "Chart"

@@ -339,6 +339,10 @@ _TEMPLATE = r"""<!doctype html>
     $("title").textContent = v.title;
     $("notes").textContent = v.notes;
     $("upnext").textContent = "Next: " + (index + 1 < n ? views[index + 1].title : "(the end)");
+    // A button about to be disabled under the keyboard's focus hands the focus to the other one (a disabled
+    // button drops it to the page's top).
+    if (index === 0 && document.activeElement === $("prev")) $("next").focus();
+    if (index === n - 1 && document.activeElement === $("next")) $("prev").focus();
     $("prev").disabled = index === 0;
     $("next").disabled = index === n - 1;
     jumps.forEach(function (b, k) {

@@ -499,6 +499,7 @@ def presenter_live(code: str, token: str) -> None:
         return
     if room.revealed:
         reveal_view(question, counts)
+        ui.move_focus_if_asked()
         return
     present = ui.presenter_on()
 
@@ -520,6 +521,7 @@ def _reveal(code: str, token: str, question_id: str) -> None:
     A refusal (another question asked meanwhile, the room ended) is shown by that run."""
     try:
         room_store().reveal(code, token, question_id)
+        ui.focus_next_run('[data-testid="stAlert"]', "The answer:")  # the button is gone: the answer takes the focus
     except Exception as exc:
         st.session_state["room_reveal_problem"] = exc
 
@@ -641,12 +643,14 @@ def open_room_panel() -> None:
         open_room_into_link()
 
 
-def open_room_into_link() -> None:
+def open_room_into_link(focus: tuple[str, str | None] = ('[data-testid="room-code"]', None)) -> None:
     """Opens a room and puts its code and presenter key in this page's address (and this session's keys,
-    which the presenter console reads), then reruns; a store problem is one plain message."""
+    which the presenter console reads), then reruns; a store problem is one plain message. `focus`: where the
+    keyboard's focus goes in the next run (`ui.focus_next_run`): the button is gone then."""
     made = store_call("create_room")
     if made is not None:
         room, token = made
+        ui.focus_next_run(*focus)
         st.session_state.setdefault("room_keys", {})[room.code] = token
         st.query_params.update({"room": room.code, "token": token})
         st.session_state.pop("room_pick", None)

@@ -40,6 +40,24 @@ def test_chips_are_one_tab_stop_and_enter_jumps_to_a_token(app_server, browser):
         page.context.close()
 
 
+def test_the_keyboards_focus_follows_the_current_chip(app_server, browser):
+    """Arrow keys on a chip step the text: the focus moves with the current chip (it stayed on the old one, now
+    out of the Tab path, and Enter jumped back to it)."""
+    page, frame = _open(browser, app_server)
+    try:
+        frame.locator(".chip").nth(0).focus()
+        for _ in range(2):
+            page.keyboard.press("ArrowRight")
+        frame.wait_for_function("() => document.body.dataset.step === '2'")
+        assert frame.evaluate("document.activeElement.dataset.step") == "2"
+        assert frame.evaluate("document.activeElement.getAttribute('aria-current')") == "step"
+        page.keyboard.press("Enter")  # on the chip it shows: the step stays
+        page.wait_for_timeout(300)
+        assert frame.evaluate("document.body.dataset.step") == "2"
+    finally:
+        page.context.close()
+
+
 def test_each_step_is_announced_in_words(app_server, browser):
     page, frame = _open(browser, app_server)
     try:

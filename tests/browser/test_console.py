@@ -211,3 +211,21 @@ def test_a_clickers_key_in_the_projector_window_moves_the_talk(app_server, brows
             assert mine.evaluate("document.body.dataset.view") == str(poll + 1)
     finally:
         context.close()
+
+
+def test_previous_on_view_two_keeps_the_keyboards_focus(app_server, browser):
+    """Previous becomes disabled on view 1: the focus goes to Next (a disabled button dropped it to the top)."""
+    page = new_page(browser)
+    try:
+        page.goto(f"{app_server}/console")
+        wait_for_app(page)
+        frame = console_frame(page)
+        frame.get_by_role("button", name="Next ▶").focus()
+        page.keyboard.press("Enter")
+        frame.wait_for_function("() => document.body.dataset.view === '1'")
+        frame.get_by_role("button", name="◀ Previous").focus()
+        page.keyboard.press("Enter")
+        frame.wait_for_function("() => document.body.dataset.view === '0'")
+        assert frame.evaluate("document.activeElement.id") == "next"
+    finally:
+        page.context.close()

@@ -126,3 +126,29 @@ def test_a_phone_that_reloads_is_still_one_voter(app_server, browser):
     finally:
         presenter.context.close()
         phone.context.close()
+
+
+ACTIVE = "() => { const a = document.activeElement; return a ? (a.getAttribute('data-testid') || '') + '|' + a.textContent.slice(0, 80) : ''; }"
+
+
+def test_a_keyboard_presenter_keeps_their_place(app_server, browser):
+    """Open a room and Reveal remove their own button: the focus goes to what replaced it (the room's code, the
+    answer), not to the top of the page, so a keyboard or screen-reader user hears the result."""
+    presenter = new_page(browser, PROJECTOR)
+    try:
+        presenter.goto(f"{app_server}/room")
+        wait_for_app(presenter)
+        presenter.get_by_role("button", name="Open a room").focus()
+        presenter.keyboard.press("Enter")
+        presenter.wait_for_url("**/room?*token=*")
+        presenter.wait_for_function(ACTIVE.replace("return a ?", "return a && a.dataset.testid === 'room-code' ?"))
+        presenter.get_by_role("button", name="Ask this question").click()
+        presenter.wait_for_function(TALLY_TEXT, arg="0 votes")
+        presenter.get_by_role("button", name="Reveal the answer").focus()
+        presenter.keyboard.press("Enter")
+        presenter.get_by_text("The answer:").wait_for()
+        presenter.wait_for_function("() => document.activeElement && document.activeElement.textContent.includes('The answer:')",
+                                    timeout=LIVE_TIMEOUT_MS)
+        assert presenter.locator('[data-testid="stException"]').count() == 0
+    finally:
+        presenter.context.close()

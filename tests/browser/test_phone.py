@@ -143,3 +143,22 @@ def test_the_step_through_never_scrolls_the_page_around_it(app_server, browser):
         assert box["scrolled"] > 0 and box["inside"], box
     finally:
         page.context.close()
+
+
+def test_the_folded_menu_is_not_in_the_keyboards_path(app_server, browser):
+    """On a phone the menu is folded away off-screen: Tab must not walk through its links (the focus could not
+    be seen, and typing went to the hidden presenter switch); opened with », its links are there."""
+    page = new_page(browser, PHONE)
+    try:
+        page.goto(f"{app_server}/join")
+        wait_for_app(page)
+        page.get_by_role("textbox", name="Room code").wait_for()
+        in_menu = []
+        for _ in range(12):
+            page.keyboard.press("Tab")
+            in_menu.append(page.evaluate("() => document.activeElement.closest('[data-testid=stSidebar]') ? document.activeElement.outerHTML.slice(0, 120) : ''"))
+        assert not any(in_menu), in_menu
+        page.get_by_test_id("stExpandSidebarButton").click()
+        page.locator('[data-testid="stSidebar"] a[href$="/read-along"]').wait_for(state="visible")
+    finally:
+        page.context.close()

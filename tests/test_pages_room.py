@@ -414,3 +414,12 @@ def test_the_talks_last_view_gives_the_room_the_apps_address():
     plain.context = {"url": APP_URL + "/glossary"}
     plain.run()
     assert "Try it on your phone" not in text_of(plain) and not plain.code
+
+
+def test_the_live_tally_tells_a_screen_reader_the_count():
+    """The tally redraws silently: its caption carries an unseen status line ("0 votes so far") that a screen
+    reader says when it changes."""
+    presenter, code, token = open_room_on_page()
+    ask(presenter, a_question(2))
+    status = [c.value for c in presenter.caption if 'role="status"' in c.value]
+    assert len(status) == 1 and '<span class="room-sr-only" role="status">0 votes so far</span>' in status[0]

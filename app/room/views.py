@@ -43,6 +43,7 @@ from numpy import format_float_positional
 
 from app import stepper, ui
 from app.escape import user_text
+from app.glossary import with_tooltips
 from app.theme import FONT, OKABE_ITO, base_layout
 
 from . import questions as bank
@@ -64,6 +65,8 @@ _PAGE_SUFFIXES = ("/room", "/join", "/console", "/glossary", "/read-along", "/to
 
 _CSS = """
 <style>
+.room-sr-only { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0; overflow: hidden;
+                clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
 .room-code { font-size: 4.5rem; font-weight: 800; letter-spacing: 0.3rem; line-height: 1.1;
              font-family: ui-monospace, Menlo, Consolas, monospace; color: #111; overflow-wrap: anywhere; }
 .room-code-label { font-size: 1.1rem; color: #4a4c57; margin-bottom: 0.2rem; }
@@ -423,11 +426,13 @@ def options_of(question) -> tuple[str, ...] | None:
         return None
 
 
-def tally_chart(fig: go.Figure, what_you_see: str, key: str) -> None:
+def tally_chart(fig: go.Figure, what_you_see: str, key: str, live: str = "") -> None:
     """The tally as Streamlit's own Plotly chart, not `ui.chart`'s frame: it refreshes every 1–2 s, and
-    Streamlit updates this chart in place (a frame would reload, and flash, at every new vote)."""
+    Streamlit updates this chart in place (a frame would reload, and flash, at every new vote). `live`: a
+    short line a screen reader says when it changes ("3 votes so far"), unseen, in the caption's element."""
     st.plotly_chart(fig, width="stretch", config=TALLY_CONFIG, key=key, theme=None)
-    ui.caption(what_you_see)
+    status = f' <span class="room-sr-only" role="status">{html.escape(live)}</span>' if live else ""
+    st.caption(with_tooltips("**What you see:** " + what_you_see) + status, unsafe_allow_html=True)
 
 
 def _vote_caption(total: int) -> str:
@@ -511,7 +516,7 @@ def presenter_live(code: str, token: str) -> None:
         reveal_button()
     tally_chart(tally_figure(options, counts, font_size=20 if present else 16),
                 f"one bar per answer; it fills in as phones vote ({_vote_caption(sum(counts))}). "
-                "People can change their vote until you reveal.", key="room_tally")
+                "People can change their vote until you reveal.", key="room_tally", live=_vote_caption(sum(counts)))
     if not present:
         reveal_button()
 

@@ -135,7 +135,7 @@ def with_tooltips(markdown: str) -> str:
     """Escape `<`, `>`, `&` in the text, then turn [[term]] / [[shown|term]] into a definition that hover,
     tap, click and keyboard all reach (no JavaScript):
 
-        <abbr class="gloss" tabindex="0" role="term" aria-description="…">shown</abbr>
+        <abbr class="gloss" tabindex="0" role="term" aria-label="shown" aria-description="…">shown</abbr>
 
     `tabindex="0"` makes the word a tab stop and lets a tap or click focus it; the CSS in `app/ui.py` shows
     `aria-description` in a box on `:hover` and `:focus` (a panel along the bottom of the screen on phones),
@@ -146,7 +146,10 @@ def with_tooltips(markdown: str) -> str:
     def repl(match: re.Match) -> str:
         shown, term = match.group(1), match.group(2) or match.group(1)
         described = html.escape(definition(term), quote=True)
-        return f'<abbr class="gloss" tabindex="0" role="term" aria-description="{described}">{shown}</abbr>'
+        # aria-label: the name is the word alone (the box's CSS text would otherwise join it, read twice)
+        label = html.escape(html.unescape(shown), quote=True)
+        return (f'<abbr class="gloss" tabindex="0" role="term" aria-label="{label}" aria-description="{described}">'
+                f'{shown}</abbr>')
 
     return _TERM_RE.sub(repl, escaped)
 

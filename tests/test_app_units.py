@@ -51,6 +51,7 @@ def test_prepare_prompt_empty_and_truncated():
 def test_every_marked_term_is_defined_and_escaped():
     html = with_tooltips("A [[token]] and [[states|state]] <script>alert(1)</script>")
     assert html.count("<abbr") == 2 and "<script>" not in html and "&lt;script&gt;" in html
+    assert 'aria-label="states"' in html  # the word alone is its name; the definition is its description
     assert terms_in("[[token]] [[shown|KV cache]]") == ["token", "KV cache"]
     with pytest.raises(KeyError):
         definition("not-a-term")

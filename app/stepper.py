@@ -527,6 +527,23 @@ _TEMPLATE = r"""<!doctype html>
     p.__rwkvStepperKeys = onPageKey;
     p.document.addEventListener("keydown", onPageKey);
   } catch (e) {}
+  // Escape hides a glossary definition shown by hover or focus, until the pointer or focus leaves the word
+  // (WCAG 1.4.13; the box is CSS, app/ui.py). Attached to the page by each frame, the last one's wins.
+  try {
+    const p = window.parent;
+    const onEscape = function (e) {
+      if (e.key !== "Escape") return;
+      p.document.querySelectorAll("abbr.gloss:hover, abbr.gloss:focus").forEach(function (a) {
+        a.classList.add("dismissed");
+        const undo = function () { a.classList.remove("dismissed"); a.removeEventListener("mouseleave", undo);
+                                   a.removeEventListener("blur", undo); };
+        a.addEventListener("mouseleave", undo); a.addEventListener("blur", undo);
+      });
+    };
+    if (p.__rwkvGlossEscape) p.document.removeEventListener("keydown", p.__rwkvGlossEscape);
+    p.__rwkvGlossEscape = onEscape;
+    p.document.addEventListener("keydown", onEscape);
+  } catch (e) {}
   window.stepperGo = go;
   go(step, true);
   whenPlotly(drawFigures);

@@ -29,6 +29,7 @@ _CSS = """
 abbr.gloss { text-decoration: underline dotted #0072B2; text-decoration-thickness: 2px; text-underline-offset: 3px;
              cursor: help; position: relative; border-radius: 3px; }
 abbr.gloss:focus { outline: none; }
+abbr.gloss.dismissed::after { display: none !important; }  /* Escape hides the box (app/stepper.py) */
 abbr.gloss:focus-visible { outline: 3px solid #0072B2; outline-offset: 2px; }  /* 5.1:1 on white */
 abbr.gloss:hover::after, abbr.gloss:focus::after {
   content: attr(aria-description); position: absolute; left: 0; top: 100%; z-index: 1000;

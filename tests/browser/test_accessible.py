@@ -106,3 +106,21 @@ def test_captions_are_dark_enough(app_server, browser):
         assert (1.05) / (lum + 0.05) >= 4.5, color
     finally:
         page.context.close()
+
+
+def test_escape_hides_a_glossary_definition_until_focus_leaves(app_server, browser):
+    """A definition shown on focus can be dismissed without moving the focus (WCAG 1.4.13)."""
+    page, _ = _open(browser, app_server)
+    try:
+        term = page.locator("abbr.gloss").first
+        term.focus()
+        shown = "e => getComputedStyle(e, '::after').display !== 'none' && getComputedStyle(e, '::after').content !== 'none'"
+        assert term.evaluate(shown)
+        page.keyboard.press("Escape")
+        assert not term.evaluate(shown)
+        assert page.evaluate("document.activeElement.classList.contains('gloss')")  # the focus stayed
+        page.keyboard.press("Tab")
+        term.focus()
+        assert term.evaluate(shown)  # back on the word: the definition shows again
+    finally:
+        page.context.close()

@@ -258,12 +258,35 @@ def presenter_on() -> bool:
     return bool(st.session_state.get("_presenter_on", False))
 
 
-def page_header(title: str, lead: str, presenter_lead: str | None = None) -> None:
+# Escape hides a glossary definition shown by hover or focus until it leaves the word (WCAG 1.4.13). Pages
+# with a chart frame get it from the frame's script (app/stepper.py); `page_header(escape_key=True)` sends
+# this for pages without one, once per browser page.
+GLOSS_ESCAPE_HTML = """<script>
+(function () {
+  if (window.__rwkvGlossEscapeMain) return;
+  window.__rwkvGlossEscapeMain = true;
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape") return;
+    document.querySelectorAll("abbr.gloss:hover, abbr.gloss:focus").forEach(function (a) {
+      a.classList.add("dismissed");
+      const undo = function () { a.classList.remove("dismissed"); a.removeEventListener("mouseleave", undo);
+                                 a.removeEventListener("blur", undo); };
+      a.addEventListener("mouseleave", undo); a.addEventListener("blur", undo);
+    });
+  });
+})();
+</script>"""
+
+
+def page_header(title: str, lead: str, presenter_lead: str | None = None, escape_key: bool = False) -> None:
     """The sidebar's presenter switch, then the title (a Markdown `#` heading: the same `<h1>` as `st.title`)
     and the lead paragraph, with the project CSS, in ONE element: every element adds a little server time to
     each page run of a room (benchmarks/page_cpu.py). The CSS is static and the title and lead are escaped
-    by `with_tooltips`."""
+    by `with_tooltips`. `escape_key`: a page without a chart frame sends `GLOSS_ESCAPE_HTML` (in the sidebar:
+    no gap above the title)."""
     present = presenter_toggle()
+    if escape_key:
+        st.sidebar.html(GLOSS_ESCAPE_HTML, unsafe_allow_javascript=True)
     if present:  # in the console's projector window a clicker's keys reach the console (app/present/console.py)
         from .present.console import PROJECTOR_KEYS_HTML
 

@@ -7,7 +7,7 @@ from app import texts_cost as tx
 from app.glossary import with_tooltips
 from app.ui import for_builders, next_on_the_path, page_header, table, text
 
-page_header("Claims and caveats", words.LEAD)
+page_header("Claims and caveats", words.LEAD, escape_key=True)
 
 st.header("What the RWKV paper shows")
 text(words.PAPER_SHOWS)

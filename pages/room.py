@@ -9,6 +9,7 @@ ui.page_header(
     "Ask the room a question about the [[model]]. Everyone votes on a phone, and you watch the votes come in. "
     "Then show the real answer, worked out by the app itself.",
     presenter_lead="",  # on a projector the question, the votes and Reveal fit one screen without it
+    escape_key=True,  # no chart frame on this page to add the key
 )
 views.inject_css()
 

@@ -124,3 +124,21 @@ def test_escape_hides_a_glossary_definition_until_focus_leaves(app_server, brows
         assert term.evaluate(shown)  # back on the word: the definition shows again
     finally:
         page.context.close()
+
+
+@pytest.mark.parametrize("path", ["/caveats", "/room"])
+def test_escape_hides_a_definition_on_pages_without_a_chart(app_server, browser, path):
+    """Pages with no chart frame get the Escape key from their own header's script."""
+    page = new_page(browser)
+    try:
+        page.goto(app_server + path)
+        wait_for_app(page)
+        term = page.locator("abbr.gloss").first
+        term.focus()
+        shown = "e => getComputedStyle(e, '::after').display !== 'none' && getComputedStyle(e, '::after').content !== 'none'"
+        assert term.evaluate(shown)
+        page.wait_for_function("() => window.__rwkvGlossEscapeMain === true")
+        page.keyboard.press("Escape")
+        assert not term.evaluate(shown)
+    finally:
+        page.context.close()

@@ -21,16 +21,21 @@ TALLY_TEXT = """(want) => Array.from(document.querySelectorAll('[data-testid="st
                   .some(t => t.textContent.includes(want))"""
 
 
+def open_room(presenter, app_server) -> str:
+    """The presenter opens a room on /room with its button; returns the room's code."""
+    presenter.goto(f"{app_server}/room")
+    wait_for_app(presenter)
+    presenter.get_by_role("button", name="Open a room").click()
+    presenter.wait_for_url("**/room?*token=*")
+    wait_for_app(presenter)
+    return presenter.get_by_test_id("room-code").inner_text().strip()
+
+
 def test_a_vote_reaches_the_presenter_and_the_reveal_reaches_the_phone(app_server, browser):
     presenter = new_page(browser, PROJECTOR)
     phone = new_page(browser, PHONE)
     try:
-        presenter.goto(f"{app_server}/room")
-        wait_for_app(presenter)
-        presenter.get_by_role("button", name="Open a room").click()
-        presenter.wait_for_url("**/room?*token=*")
-        wait_for_app(presenter)
-        code = presenter.get_by_test_id("room-code").inner_text().strip()
+        code = open_room(presenter, app_server)
         assert len(code) == 5, code
         join_link = presenter.locator('[data-testid="stCode"]').first.inner_text()
         assert join_link.strip().endswith(f"/join?room={code}") and "token" not in join_link
@@ -95,12 +100,7 @@ def test_a_phone_that_reloads_is_still_one_voter(app_server, browser):
     presenter = new_page(browser, PROJECTOR)
     phone = new_page(browser, PHONE)
     try:
-        presenter.goto(f"{app_server}/room")
-        wait_for_app(presenter)
-        presenter.get_by_role("button", name="Open a room").click()
-        presenter.wait_for_url("**/room?*token=*")
-        wait_for_app(presenter)
-        code = presenter.get_by_test_id("room-code").inner_text().strip()
+        code = open_room(presenter, app_server)
         presenter.get_by_role("button", name="Ask this question").click()
         presenter.wait_for_function(TALLY_TEXT, arg="0 votes")
 

@@ -156,3 +156,19 @@ def with_tooltips(markdown: str) -> str:
 
 def terms_in(markdown: str) -> list[str]:
     return [m.group(2) or m.group(1) for m in _TERM_RE.finditer(markdown)]
+
+
+# Escape hides a definition box (the CSS in app/ui.py) until the pointer or focus leaves the word (WCAG 1.4.13).
+# The handler, for a document: app/stepper.py's frames add it to the page around them, and pages without a
+# frame send it once per browser page (app/ui.py: GLOSS_ESCAPE_HTML).
+GLOSS_ESCAPE_JS = """function (doc) {
+  return function (e) {
+    if (e.key !== "Escape") return;
+    doc.querySelectorAll("abbr.gloss:hover, abbr.gloss:focus").forEach(function (a) {
+      a.classList.add("dismissed");
+      const undo = function () { a.classList.remove("dismissed"); a.removeEventListener("mouseleave", undo);
+                                 a.removeEventListener("blur", undo); };
+      a.addEventListener("mouseleave", undo); a.addEventListener("blur", undo);
+    });
+  };
+}"""

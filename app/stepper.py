@@ -17,6 +17,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from .assets import PLOTLY_JS_URL
+from .glossary import GLOSS_ESCAPE_JS
 
 
 
@@ -150,6 +151,7 @@ def stepper_html(prepared: PreparedStepper, start: int = 0, plotly_src: str = PL
             .replace("__BODY_CLASS__", body_class)
             .replace("__PRESENT__", "true" if present else "false")
             .replace("__EXTRA_FIG__", str(PRESENTER_EXTRA_FIGURE_HEIGHT))
+            .replace("__GLOSS_ESCAPE__", GLOSS_ESCAPE_JS)
             .replace("__DATA__", prepared.json))
 
 
@@ -531,15 +533,7 @@ _TEMPLATE = r"""<!doctype html>
   // (WCAG 1.4.13; the box is CSS, app/ui.py). Attached to the page by each frame, the last one's wins.
   try {
     const p = window.parent;
-    const onEscape = function (e) {
-      if (e.key !== "Escape") return;
-      p.document.querySelectorAll("abbr.gloss:hover, abbr.gloss:focus").forEach(function (a) {
-        a.classList.add("dismissed");
-        const undo = function () { a.classList.remove("dismissed"); a.removeEventListener("mouseleave", undo);
-                                   a.removeEventListener("blur", undo); };
-        a.addEventListener("mouseleave", undo); a.addEventListener("blur", undo);
-      });
-    };
+    const onEscape = (__GLOSS_ESCAPE__)(p.document);  // app/glossary.py: GLOSS_ESCAPE_JS
     if (p.__rwkvGlossEscape) p.document.removeEventListener("keydown", p.__rwkvGlossEscape);
     p.__rwkvGlossEscape = onEscape;
     p.document.addEventListener("keydown", onEscape);

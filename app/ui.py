@@ -19,7 +19,7 @@ import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
 from .escape import user_text
-from .glossary import with_tooltips
+from .glossary import GLOSS_ESCAPE_JS, with_tooltips
 from .state import PRESENT_ON, parse_present
 
 _CSS = """
@@ -261,20 +261,12 @@ def presenter_on() -> bool:
 # Escape hides a glossary definition shown by hover or focus until it leaves the word (WCAG 1.4.13). Pages
 # with a chart frame get it from the frame's script (app/stepper.py); `page_header(escape_key=True)` sends
 # this for pages without one, once per browser page.
-GLOSS_ESCAPE_HTML = """<script>
-(function () {
+GLOSS_ESCAPE_HTML = f"""<script>
+(function () {{
   if (window.__rwkvGlossEscapeMain) return;
   window.__rwkvGlossEscapeMain = true;
-  document.addEventListener("keydown", function (e) {
-    if (e.key !== "Escape") return;
-    document.querySelectorAll("abbr.gloss:hover, abbr.gloss:focus").forEach(function (a) {
-      a.classList.add("dismissed");
-      const undo = function () { a.classList.remove("dismissed"); a.removeEventListener("mouseleave", undo);
-                                 a.removeEventListener("blur", undo); };
-      a.addEventListener("mouseleave", undo); a.addEventListener("blur", undo);
-    });
-  });
-})();
+  document.addEventListener("keydown", ({GLOSS_ESCAPE_JS})(document));
+}})();
 </script>"""
 
 

@@ -16,4 +16,5 @@ if not code or not views.room_ok(code):
     st.stop()
 views.room_badge(code)
 views.remember_voter()
+views.count_me_in(code)
 views.participant_live(code)

@@ -211,6 +211,23 @@ def test_ask_in_the_link_opens_that_question_once():
     assert store().room(code).question_id == q2.id
 
 
+def test_the_console_going_back_a_poll_view_shows_that_poll_as_it_was_left():
+    """The console's Previous sends the projector the earlier poll's link (?ask=A): A's votes and its shown
+    answer come back, not a new poll with no votes."""
+    _, code, token = open_room_on_page()
+    q1, q2 = [q for q in questions.QUESTIONS if len(q.options) >= 2][:2]
+    projector = run_page("pages/room.py", {"room": code, "token": token, "ask": q1.id, "present": "1"})
+    vote_radio(phone(code), code, q1).set_value(1).run()
+    projector.run()
+    projector.button(key="room_reveal_button").click().run()
+    run_page("pages/room.py", {"room": code, "token": token, "ask": q2.id, "present": "1"})  # Next
+    back = run_page("pages/room.py", {"room": code, "token": token, "ask": q1.id, "present": "1"})  # Previous
+    assert no_exceptions(back)
+    room = store().room(code)
+    assert (room.question_id, room.revealed) == (q1.id, True) and store().tally(code, q1.id)[1] == 1
+    assert not [b for b in back.button if b.key == "room_reveal_button"]
+
+
 def test_asking_the_current_question_again_keeps_its_votes():
     presenter, code, token = open_room_on_page()
     q = a_question(2)
@@ -312,9 +329,10 @@ def test_a_projector_that_reloads_without_its_key_keeps_the_join_code_and_says_h
     assert "cannot ask questions here" in warnings(plain) and plain.radio
 
 
-def test_a_question_asked_again_starts_without_the_old_vote():
-    """Ask A, vote, ask B, ask A again (a presenter stepping back in the talk): the store cleared the votes, so the
-    phone must not say "Your vote" or claim "You got it!" for a vote that no longer counts."""
+def test_going_back_to_a_question_brings_its_votes_back_and_start_it_over_clears_them():
+    """Ask A, vote, ask B, ask A again (a presenter stepping back in the talk): A comes back as it was left, the
+    phone's vote still counted; the picker says so. "Start it over" clears A's votes, and the phone must then
+    not say "Your vote" for a vote that no longer counts."""
     presenter, code, token = open_room_on_page()
     qs = [q for q in questions.QUESTIONS if len(q.options) >= 2][:2]
     ask(presenter, qs[0])
@@ -322,23 +340,51 @@ def test_a_question_asked_again_starts_without_the_old_vote():
     vote_radio(alice, code, qs[0]).set_value(0).run()
     assert "Your vote:" in text_of(alice) and store().tally(code, qs[0].id)[0] == 1
     ask(presenter, qs[1])
-    ask(presenter, qs[0])
-    assert sum(store().tally(code, qs[0].id)) == 0
+    presenter.selectbox(key="room_pick").set_value(qs[0].id).run()
+    assert "Asked before in this room: 1 vote, answer not shown yet." in text_of(presenter)
+    presenter.button(key="room_ask").click().run()
+    assert store().tally(code, qs[0].id)[0] == 1
     alice.run()  # the phone's next refresh
+    assert no_exceptions(alice) and "Your vote:" in text_of(alice)
+    assert vote_radio(alice, code, qs[0]).value == 0
+    presenter.button(key="room_ask_fresh").click().run()
+    assert no_exceptions(presenter) and sum(store().tally(code, qs[0].id)) == 0
+    alice.run()
     assert no_exceptions(alice)
     assert "Your vote:" not in text_of(alice)
     assert vote_radio(alice, code, qs[0]).value is None
 
 
-def test_a_phone_that_missed_a_question_in_between_still_redraws():
-    """A -> B -> A between two of a phone's 2 s looks: the question and its "revealed" flag read the same as
+def test_a_revealed_question_asked_again_later_shows_its_answer_on_phones():
+    """A revealed, then B, then back to A: phones show A's answer and their old vote again, no voting form."""
+    presenter, code, token = open_room_on_page()
+    qs = [q for q in questions.QUESTIONS if len(q.options) >= 2][:2]
+    ask(presenter, qs[0])
+    alice = phone(code)
+    vote_radio(alice, code, qs[0]).set_value(0).run()
+    presenter.button(key="room_reveal_button").click().run()
+    ask(presenter, qs[1])
+    alice.run()
+    assert vote_radio(alice, code, qs[1]).value is None
+    ask(presenter, qs[0])
+    alice.run()
+    assert no_exceptions(alice)
+    assert not [r for r in alice.radio if r.key == f"vote__{code}__{qs[0].id}"]
+    assert "The answer" in text_of(alice) or "answer" in text_of(alice).lower()
+    assert not [b for b in presenter.button if b.key == "room_reveal_button"]  # its answer is shown
+    presenter.selectbox(key="room_pick").set_value(qs[1].id).run()
+    assert "Asked before in this room: no votes yet, answer not shown yet." in text_of(presenter)
+
+
+def test_a_phone_that_missed_a_restart_in_between_still_redraws():
+    """Start it over between two of a phone's 2 s looks: the question and its "revealed" flag read the same as
     before, but the votes were cleared, so what the watcher compares must differ and the phone redraws."""
     presenter, code, token = open_room_on_page()
     qs = [q for q in questions.QUESTIONS if len(q.options) >= 2][:2]
     ask(presenter, qs[0])
+    vote_radio(phone(code), code, qs[0]).set_value(0).run()
     seen_by_phone = views._drawn_state(store().room(code))
-    ask(presenter, qs[1])
-    ask(presenter, qs[0])
+    presenter.button(key="room_ask_fresh").click().run()
     now = views._drawn_state(store().room(code))
     assert now[:2] == seen_by_phone[:2] and now != seen_by_phone
 
@@ -422,4 +468,19 @@ def test_the_live_tally_tells_a_screen_reader_the_count():
     presenter, code, token = open_room_on_page()
     ask(presenter, a_question(2))
     status = [c.value for c in presenter.caption if 'role="status"' in c.value]
-    assert len(status) == 1 and '<span class="room-sr-only" role="status">0 votes so far</span>' in status[0]
+    assert len(status) == 1 and '<span class="room-sr-only" role="status">0 votes so far, 0 phones joined</span>' \
+        in status[0]
+
+
+def test_the_presenter_sees_how_many_phones_joined():
+    """Each phone counts once, however often it reruns, before and after a question is asked."""
+    presenter, code, token = open_room_on_page()
+    assert "(0 phones joined so far)" in text_of(presenter)
+    alice = phone(code)
+    alice.run()
+    alice.run()
+    presenter.run()
+    assert "(1 phone joined so far)" in text_of(presenter)
+    phone(code)
+    ask(presenter, a_question(2))
+    assert "0 votes so far, 2 phones joined" in text_of(presenter)

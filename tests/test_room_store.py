@@ -251,8 +251,42 @@ def test_asking_again_keeps_votes_and_a_new_question_starts_fresh(asked):
     moved = store.ask(room.code, token, OTHER, 3)
     assert moved.question_id == OTHER and moved.n_options == 3 and not moved.revealed
     assert store.tally(room.code, OTHER) == [0, 0, 0]
-    store.ask(room.code, token, QUESTION, 5)  # back to the first: a new asking, no old votes
-    assert store.tally(room.code, QUESTION) == [0] * 5
+    back = store.ask(room.code, token, QUESTION, 5)  # back to the first (the talk went back a view): as left
+    assert not back.revealed and store.tally(room.code, QUESTION) == [0, 2, 0, 0, 1]
+    fresh = store.ask(room.code, token, QUESTION, 5, fresh=True)  # "Start it over"
+    assert not fresh.revealed and store.tally(room.code, QUESTION) == [0] * 5
+
+
+def test_going_back_to_a_revealed_question_shows_its_answer_and_votes_again(asked):
+    """A -> reveal -> B -> A (Previous on the console): A's votes and answer come back, not a new poll; its
+    voting stays closed; B's votes are kept too, for when the talk goes forward again."""
+    store, room, token = asked
+    store.vote(room.code, voter(1), QUESTION, 1)
+    store.vote(room.code, voter(2), QUESTION, 1)
+    revealed = store.reveal(room.code, token, QUESTION)
+    store.ask(room.code, token, OTHER, 3)
+    store.vote(room.code, voter(1), OTHER, 2)
+    back = store.ask(room.code, token, QUESTION, 5)
+    assert (back.question_id, back.revealed, back.asked_round) == (QUESTION, True, revealed.asked_round)
+    assert store.tally(room.code, QUESTION) == [0, 2, 0, 0, 0]
+    assert store.vote_of(room.code, voter(1), QUESTION) == 1
+    with pytest.raises(VoteRejected):
+        store.vote(room.code, voter(3), QUESTION, 0)
+    forward = store.ask(room.code, token, OTHER, 3)
+    assert not forward.revealed and store.tally(room.code, OTHER) == [0, 0, 1]
+
+
+def test_asked_says_how_the_room_left_a_question(asked):
+    store, room, token = asked
+    assert store.asked(room.code, OTHER) is None  # never asked here
+    assert store.asked(room.code, QUESTION) == room_store.Asked(QUESTION, 5, False, 0)
+    store.vote(room.code, voter(1), QUESTION, 4)
+    store.reveal(room.code, token, QUESTION)
+    store.ask(room.code, token, OTHER, 3)
+    assert store.asked(room.code, QUESTION) == room_store.Asked(QUESTION, 5, True, 1)
+    assert store.asked(room.code, OTHER) == room_store.Asked(OTHER, 3, False, 0)
+    with pytest.raises(RoomNotFound):
+        store.asked("ZZZZZ", QUESTION)
 
 
 def test_asked_round_goes_up_only_when_votes_start_fresh(asked):
@@ -261,10 +295,36 @@ def test_asked_round_goes_up_only_when_votes_start_fresh(asked):
     store.ask(room.code, token, QUESTION, 5)  # asked again (a rerun): same round, votes kept
     store.reveal(room.code, token, QUESTION)
     assert store.ask(room.code, token, QUESTION, 5).asked_round == first  # reopened after the reveal
-    store.ask(room.code, token, OTHER, 3)
-    back = store.ask(room.code, token, QUESTION, 5)
-    # Same question, not revealed, as a phone that looked before A -> B -> A saw it: only the round tells.
-    assert (back.question_id, back.revealed) == (QUESTION, False) and back.asked_round == first + 2
+    other = store.ask(room.code, token, OTHER, 3).asked_round
+    assert other == first + 1
+    back = store.ask(room.code, token, QUESTION, 5)  # back as left (reopened, so not revealed): its round
+    assert (back.question_id, back.revealed, back.asked_round) == (QUESTION, False, first)
+    again = store.ask(room.code, token, QUESTION, 5, fresh=True)
+    # Same question, not revealed, as a phone that looked before and after saw it: only the round tells.
+    assert (again.question_id, again.revealed) == (QUESTION, False) and again.asked_round == first + 2
+    assert store.ask(room.code, token, OTHER, 3, fresh=True).asked_round == first + 3
+
+
+def test_joined_counts_each_phone_once_per_room(store, clock):
+    room, _ = store.create_room()
+    other, _ = store.create_room()
+    assert store.joined(room.code) == 0
+    for _ in range(3):
+        store.join(room.code.lower(), voter(1))
+    store.join(room.code, voter(2))
+    store.join(other.code, voter(1))
+    assert (store.joined(room.code), store.joined(other.code)) == (2, 1)
+    with pytest.raises(VoteRejected):
+        store.join(room.code, "bad id")
+    with pytest.raises(RoomNotFound):
+        store.join("ZZZZZ", voter(3))
+    clock.advance(hours=13)
+    with pytest.raises(RoomExpired):
+        store.join(room.code, voter(3))
+    store.purge_expired()
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(room_store.JOINED)).scalar() == 0
+        assert conn.execute(sa.select(sa.func.count()).select_from(room_store.ASKED)).scalar() == 0
 
 
 def test_vote_of_is_what_the_store_counted(asked):
@@ -276,7 +336,9 @@ def test_vote_of_is_what_the_store_counted(asked):
     assert store.vote_of(room.code, voter(2), QUESTION) is None
     assert store.vote_of(room.code, voter(1), OTHER) is None  # not the question asked now
     store.ask(room.code, token, OTHER, 3)
-    store.ask(room.code, token, QUESTION, 5)  # asked again: its old votes are gone, and so is this one
+    store.ask(room.code, token, QUESTION, 5)  # back to it: the vote is still counted
+    assert store.vote_of(room.code, voter(1), QUESTION) == 2
+    store.ask(room.code, token, QUESTION, 5, fresh=True)  # started over: its old votes are gone, and this one
     assert store.vote_of(room.code, voter(1), QUESTION) is None
 
 
@@ -472,10 +534,31 @@ def test_a_version_1_database_is_upgraded_in_place(db, clock):
     store.vote("K7M2Q", voter(1), QUESTION, 2)
     assert store.tally("K7M2Q", QUESTION) == [0, 0, 1, 0, 0]
     assert store.ask("K7M2Q", "key" * 12, OTHER, 3).asked_round == 1
-    db.store(clock)  # a second process starting on the upgraded database finds version 2
+    db.store(clock)  # a second process starting on the upgraded database finds the current version
     with store.engine.begin() as conn:  # rolled back to an older app (deploy/README.md), then forward again
         conn.execute(room_store.SCHEMA_TABLE.update().values(version=1))
     assert db.store(clock).room("K7M2Q").asked_round == 1
+
+
+def test_a_version_2_database_is_upgraded_in_place(db, clock):
+    """Version 2 had no table `asked`: a running room keeps its question, votes and round, and the next
+    question gets a round after it."""
+    store = db.store(clock)
+    room, token = store.create_room()
+    store.ask(room.code, token, QUESTION, 5)
+    store.ask(room.code, token, OTHER, 3)
+    store.vote(room.code, voter(1), OTHER, 2)
+    with store.engine.begin() as conn:  # what version 2 left: no `asked` table
+        conn.execute(room_store.ASKED.delete())
+        room_store.ASKED.drop(conn)
+        conn.execute(room_store.SCHEMA_TABLE.update().values(version=2))
+    upgraded = db.store(clock)
+    with upgraded.engine.connect() as conn:
+        assert conn.execute(sa.select(room_store.SCHEMA_TABLE.c.version)).scalars().all() == [SCHEMA_VERSION]
+    assert upgraded.room(room.code).asked_round == 2 and upgraded.tally(room.code, OTHER) == [0, 0, 1]
+    assert upgraded.asked(room.code, OTHER) == room_store.Asked(OTHER, 3, False, 1)
+    assert upgraded.asked(room.code, QUESTION) is None  # version 2 kept no record of it
+    assert upgraded.ask(room.code, token, QUESTION, 5).asked_round == 3
 
 
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout_and_foreign_keys(tmp_path):

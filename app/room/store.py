@@ -17,6 +17,12 @@ Example:
     [0, 0, 1, 0, 0]
     >>> store.reveal(room.code, token, "next-word").revealed
     True
+    >>> _ = store.ask(room.code, token, "memory-growth", n_options=3)   # the next poll ...
+    >>> back = store.ask(room.code, token, "next-word", n_options=5)    # ... and back: votes and answer kept
+    >>> back.revealed, store.tally(room.code, "next-word")
+    (True, [0, 0, 1, 0, 0])
+    >>> store.join(room.code, "voter-0001"); store.join(room.code, "voter-0001"); store.joined(room.code)
+    1
 """
 from __future__ import annotations
 
@@ -39,7 +45,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 DATABASE_ENV = "RWKV_EXPLAINER_DATABASE_URL"
 DATABASE_FILE = "rooms.sqlite3"
 ROOM_TTL = datetime.timedelta(hours=12)
-SCHEMA_VERSION = 2  # 2: rooms.asked_round (version 1 databases are upgraded in place)
+SCHEMA_VERSION = 3  # 2: rooms.asked_round; 3: tables asked, joined (older databases are upgraded in place)
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: easy to read aloud and to type
 CODE_LENGTH = 5  # 31⁵ ≈ 29 million codes
@@ -95,7 +101,17 @@ class Room:
     question_id: str | None  # the question asked now, or None
     revealed: bool  # whether the current question's answer is shown
     n_options: int = 0  # options of the current question (0 when none is asked)
-    asked_round: int = 0  # +1 each time a question is asked anew (its votes start empty)
+    asked_round: int = 0  # a new number each time a question is asked anew (its votes start empty)
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A question as this room last left it (`RoomStore.asked`): asked before, or asked now."""
+
+    question_id: str
+    n_options: int
+    revealed: bool
+    votes: int  # votes counted for it (kept while other questions are asked)
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -142,6 +158,23 @@ VOTES = sa.Table(
     sa.Column("voter", sa.String(64), primary_key=True),  # a random id per browser session: no personal data
     sa.Column("option", sa.Integer, nullable=False),
     sa.Column("voted_at", UTCDateTime, nullable=False),
+)
+# Every question a room has asked, as it was left: going back to an earlier poll shows its votes and, if it
+# was revealed, its answer again, instead of asking it anew (version 3; rooms keeps the question asked now).
+ASKED = sa.Table(
+    "asked", METADATA,
+    sa.Column("room_code", sa.String(CODE_LENGTH), sa.ForeignKey("rooms.code", ondelete="CASCADE"), primary_key=True),
+    sa.Column("question_id", sa.String(QUESTION_ID_MAX), primary_key=True),
+    sa.Column("n_options", sa.Integer, nullable=False),
+    sa.Column("revealed", sa.Boolean, nullable=False),
+    sa.Column("asked_round", sa.Integer, nullable=False),
+)
+# Who opened the room's join page (random voter ids, as in votes): the presenter sees how many phones are in.
+JOINED = sa.Table(
+    "joined", METADATA,
+    sa.Column("room_code", sa.String(CODE_LENGTH), sa.ForeignKey("rooms.code", ondelete="CASCADE"), primary_key=True),
+    sa.Column("voter", sa.String(64), primary_key=True),
+    sa.Column("joined_at", UTCDateTime, nullable=False),
 )
 
 
@@ -293,6 +326,10 @@ class RoomStore:
                 if "asked_round" not in _column_names(conn, ROOMS):  # it may: a roll back set the row to 1
                     conn.execute(sa.text(f"ALTER TABLE {_table_name(conn, ROOMS)} "
                                          "ADD COLUMN asked_round INTEGER NOT NULL DEFAULT 0"))
+                conn.execute(SCHEMA_TABLE.update().values(version=2))
+                found = [2]
+            if found == [2]:  # version 2 had no table `asked` (create_all made it): rooms keep their question
+                conn.execute(ASKED.delete())  # rows left by a version 3 app before a roll back are stale now
                 conn.execute(SCHEMA_TABLE.update().values(version=SCHEMA_VERSION))
                 found = [SCHEMA_VERSION]
             if not found:
@@ -300,7 +337,7 @@ class RoomStore:
             elif found != [SCHEMA_VERSION]:
                 where = conn.engine.url.render_as_string(hide_password=True)
                 fix = (f"delete the file {conn.engine.url.database}" if self._is_sqlite else
-                       "drop its tables rooms, votes and schema_version")
+                       "drop its tables asked, joined, rooms, votes and schema_version")
                 raise SchemaMismatch(
                     f"The room database {where} has schema version {', '.join(map(str, found))}, but this app "
                     f"needs version {SCHEMA_VERSION}. Point ${DATABASE_ENV} at a new database, or {fix}: rooms "
@@ -363,26 +400,82 @@ class RoomStore:
             row = self._live_row(conn, code)
         return bool(token) and hmac.compare_digest(row.token_sha256, token_hash(str(token)))
 
-    def ask(self, code: str, token: str | None, question_id: str, n_options: int) -> Room:
-        """Presenter only: ask `question_id` now, answer hidden. Asking the question already asked keeps its
-        votes (a page rerun, or reopening after a reveal); asking another one starts it with no votes and a
-        new `asked_round`."""
+    def ask(self, code: str, token: str | None, question_id: str, n_options: int, fresh: bool = False) -> Room:
+        """Presenter only: make `question_id` the question asked now.
+
+        The question asked now, asked again (a page rerun, or reopening after a reveal): its votes stay and
+        voting opens again. A question this room asked before (the talk went back a view): it comes back as it
+        was left, its votes kept and its answer shown if it was revealed. A new question, or any question with
+        `fresh=True` ("start it over"): no votes, answer hidden, and a new `asked_round`."""
         code = normalise_code(code)
         if not question_id or len(question_id) > QUESTION_ID_MAX:
             raise VoteRejected("That question is not in this app.")
         if not 2 <= int(n_options) <= OPTIONS_MAX:
             raise VoteRejected(f"A question needs 2 to {OPTIONS_MAX} answers to choose from.")
+        n_options = int(n_options)
         with self._write() as conn, conn.begin():
             row = self._presenter_row(conn, code, token)
-            asked_round = row.asked_round
-            if row.question_id == question_id:
-                conn.execute(VOTES.delete().where(VOTES.c.room_code == code, VOTES.c.option >= n_options))
+            before = conn.execute(sa.select(ASKED).where(ASKED.c.room_code == code,
+                                                         ASKED.c.question_id == question_id)).first()
+            if row.question_id == question_id and not fresh:
+                revealed, asked_round = False, row.asked_round  # reopened: voting goes on
+            elif before is not None and not fresh:
+                revealed, asked_round = bool(before.revealed), before.asked_round  # back as it was left
             else:
-                conn.execute(VOTES.delete().where(VOTES.c.room_code == code))
-                asked_round += 1
+                conn.execute(VOTES.delete().where(VOTES.c.room_code == code, VOTES.c.question_id == question_id))
+                rounds = conn.execute(sa.select(sa.func.max(ASKED.c.asked_round))
+                                      .where(ASKED.c.room_code == code)).scalar()
+                revealed, asked_round = False, max(row.asked_round, rounds or 0) + 1
+            conn.execute(VOTES.delete().where(VOTES.c.room_code == code, VOTES.c.question_id == question_id,
+                                              VOTES.c.option >= n_options))
+            conn.execute(self._upsert_asked(code, question_id, n_options, revealed, asked_round))
             conn.execute(ROOMS.update().where(ROOMS.c.code == code).values(
-                question_id=question_id, n_options=int(n_options), revealed=False, asked_round=asked_round))
+                question_id=question_id, n_options=n_options, revealed=revealed, asked_round=asked_round))
             return _room_from_row(self._live_row(conn, code))
+
+    def _upsert_asked(self, code, question_id, n_options, revealed, asked_round):
+        insert = (sqlite.insert if self._is_sqlite else postgresql.insert)(ASKED).values(
+            room_code=code, question_id=question_id, n_options=n_options, revealed=revealed, asked_round=asked_round)
+        return insert.on_conflict_do_update(
+            index_elements=[ASKED.c.room_code, ASKED.c.question_id],
+            set_={"n_options": insert.excluded.n_options, "revealed": insert.excluded.revealed,
+                  "asked_round": insert.excluded.asked_round})
+
+    def asked(self, code: str, question_id: str) -> Asked | None:
+        """How this room last left `question_id` (its votes, whether its answer was shown), or None if the room
+        never asked it. The presenter's picker says what asking it again brings back."""
+        code = normalise_code(code)
+        with self.engine.connect() as conn:
+            row = self._live_row(conn, code)
+            kept = conn.execute(sa.select(ASKED).where(ASKED.c.room_code == code,
+                                                       ASKED.c.question_id == question_id)).first()
+            if kept is None and row.question_id != question_id:  # (a room from a version 2 database has no row)
+                return None
+            votes = conn.execute(sa.select(sa.func.count()).select_from(VOTES).where(
+                VOTES.c.room_code == code, VOTES.c.question_id == question_id)).scalar()
+            if row.question_id == question_id:
+                return Asked(question_id, int(row.n_options), bool(row.revealed), int(votes))
+            return Asked(question_id, int(kept.n_options), bool(kept.revealed), int(votes))
+
+    def join(self, code: str, voter: str) -> None:
+        """Count `voter` (a phone's random id) as in the room; joining again changes nothing."""
+        voter = str(voter or "")
+        if not VOTER_PATTERN.fullmatch(voter):
+            raise VoteRejected("This browser's id looks wrong. Reload the page.")
+        code = normalise_code(code)
+        with self._write() as conn, conn.begin():
+            self._live_row(conn, code, lock="share")
+            insert = (sqlite.insert if self._is_sqlite else postgresql.insert)(JOINED).values(
+                room_code=code, voter=voter, joined_at=self._now())
+            conn.execute(insert.on_conflict_do_nothing(index_elements=[JOINED.c.room_code, JOINED.c.voter]))
+
+    def joined(self, code: str) -> int:
+        """How many phones (voter ids) have opened this room's join page."""
+        code = normalise_code(code)
+        with self.engine.connect() as conn:
+            self._live_row(conn, code)
+            return int(conn.execute(sa.select(sa.func.count()).select_from(JOINED)
+                                    .where(JOINED.c.room_code == code)).scalar())
 
     def vote(self, code: str, voter: str, question_id: str, option: int) -> None:
         """Record `voter`'s choice (0-based `option`) for the question asked now; a second vote by the same
@@ -420,9 +513,9 @@ class RoomStore:
             set_={"option": insert.excluded.option, "voted_at": insert.excluded.voted_at})
 
     def vote_of(self, code: str, voter: str, question_id: str) -> int | None:
-        """The option `voter` has counted for the question asked now, or None (no vote, or its votes were
-        cleared because the presenter asked another question meanwhile). A phone shows this, not what it
-        remembers, so a question asked again starts without a stale "your vote"."""
+        """The option `voter` has counted for the question asked now, or None (no vote, the question is not the
+        one asked now, or it was started over). A phone shows this, not what it remembers, so a question started
+        over shows no stale "your vote"."""
         code = normalise_code(code)
         with self.engine.connect() as conn:
             row = self._live_row(conn, code)
@@ -434,7 +527,7 @@ class RoomStore:
 
     def tally(self, code: str, question_id: str) -> list[int]:
         """Votes per option of the question asked now, e.g. [3, 0, 5, 1, 0]. Raises VoteRejected for another
-        question (only the current question's votes are kept)."""
+        question (an earlier one's votes are kept, and shown again when it is asked again)."""
         code = normalise_code(code)
         with self.engine.connect() as conn:
             row = self._live_row(conn, code)
@@ -458,6 +551,7 @@ class RoomStore:
             if row.question_id is None or row.question_id != question_id:
                 raise VoteRejected("That question is not being asked in this room now.")
             conn.execute(ROOMS.update().where(ROOMS.c.code == code).values(revealed=True))
+            conn.execute(self._upsert_asked(code, question_id, row.n_options, True, row.asked_round))
             return _room_from_row(self._live_row(conn, code))
 
     def purge_expired(self, now: datetime.datetime | None = None) -> int:
@@ -466,6 +560,8 @@ class RoomStore:
         expired = sa.select(ROOMS.c.code).where(ROOMS.c.expires_at <= now)
         with self._write() as conn, conn.begin():
             conn.execute(VOTES.delete().where(VOTES.c.room_code.in_(expired)))
+            conn.execute(ASKED.delete().where(ASKED.c.room_code.in_(expired)))
+            conn.execute(JOINED.delete().where(JOINED.c.room_code.in_(expired)))
             return conn.execute(ROOMS.delete().where(ROOMS.c.expires_at <= now)).rowcount
 
 

@@ -331,6 +331,24 @@ def remember_voter() -> None:
                 "samesite=lax';</script>", unsafe_allow_javascript=True)
 
 
+def count_me_in(code: str) -> None:
+    """Counts this phone as in room `code` once per session (the presenter sees how many joined). A failure only
+    costs the count, so it is logged, not shown: the phone can still vote."""
+    counted: set = st.session_state.setdefault("room_counted", set())
+    if code in counted:
+        return
+    try:
+        room_store().join(code, voter_id())
+        counted.add(code)
+    except Exception:
+        log.warning("could not count a phone in room %s", code, exc_info=True)
+
+
+def joined_words(n: int) -> str:
+    """'1 phone joined', '12 phones joined'."""
+    return f"{n} phone{'' if n == 1 else 's'} joined"
+
+
 def page_url() -> tuple[str | None, str | None]:
     """(the page's URL as the browser reports it, the Host header): what the join link is built from."""
     try:
@@ -494,8 +512,10 @@ def presenter_live(code: str, token: str) -> None:
     if room is None:
         return
     question = question_or_none(room.question_id)
+    joined = store_call("joined", code) or 0
     if question is None:
-        st.info("No question yet. Pick one above and press **Ask this question**. Phones show it at once.", icon="🙋")
+        st.info(f"No question yet ({joined_words(joined)} so far). Pick one above and press **Ask this question**. "
+                "Phones show it at once.", icon="🙋")
         return
     show_prompt(question)
     options = options_of(question)
@@ -514,9 +534,10 @@ def presenter_live(code: str, token: str) -> None:
 
     if present:  # on a projector (1280×720 too) the button stays on the screen, above the votes
         reveal_button()
+    so_far = f"{_vote_caption(sum(counts))}, {joined_words(joined)}"
     tally_chart(tally_figure(options, counts, font_size=20 if present else 16),
-                f"one bar per answer; it fills in as phones vote ({_vote_caption(sum(counts))}). "
-                "People can change their vote until you reveal.", key="room_tally", live=_vote_caption(sum(counts)))
+                f"one bar per answer; it fills in as phones vote ({so_far}). "
+                "People can change their vote until you reveal.", key="room_tally", live=so_far)
     if not present:
         reveal_button()
 
@@ -551,8 +572,7 @@ def participant_watch(code: str, drawn: tuple | None) -> None:
 
 def _drawn_state(room) -> tuple:
     """What a phone's view depends on: the question, whether it is revealed, and the round it was asked in
-    (asked again after another one, its votes were cleared: "your vote" must go even if the phone never saw
-    the other question)."""
+    (started over, its votes were cleared: "your vote" must go even if the phone never saw it happen)."""
     return room.question_id, room.revealed, room.asked_round
 
 
@@ -595,8 +615,8 @@ def participant_view(code: str) -> tuple | None:
     options = options_of(question)
     if options is None:
         return drawn
-    # What the store counted, not what this phone remembers: if the presenter moved on and came back to this
-    # question, its votes were cleared, and "your vote" must go too.
+    # What the store counted, not what this phone remembers: if the presenter started this question over, its
+    # votes were cleared, and "your vote" must go too.
     counted = store_call("vote_of", code, voter, question.id)
     if counted is None:
         sent.pop(here, None)
@@ -780,11 +800,37 @@ def ask_panel(code: str, token: str, current: str | None) -> None:
 
 def _ask_controls(code: str, token: str, current: str | None) -> None:
     chosen = question_picker(current)
-    if st.button("Ask this question", type="primary", key="room_ask", icon="🙋"):
-        question = bank.question(chosen)
-        options = options_of(question)
-        if options and store_call("ask", code, token, question.id, len(options)) is not None:
-            st.toast("Asked. Phones show it within a few seconds.", icon="📱")
+    kept = store_call("asked", code, chosen)  # after the buttons' callbacks: a question just asked reads as such
+    if kept is not None and chosen != current:
+        st.caption(asked_before_note(kept))
+    ask, over = st.columns(2)
+    with ask:
+        st.button("Ask this question", type="primary", key="room_ask", icon="🙋", on_click=_ask,
+                  args=(code, token, False))
+    with over:  # for a question this room asked already (its count may grow after this run: no number here)
+        if kept is not None:
+            st.button("Start it over", key="room_ask_fresh", icon="🔄", on_click=_ask, args=(code, token, True),
+                      help="Ask it again with no votes: the votes it has are cleared and its answer is hidden.")
+
+
+def _ask(code: str, token: str, fresh: bool) -> None:
+    """The Ask / Start it over buttons' callback: it runs before the page, so the page shows the question asked.
+    The question is the picker's value now (a choice made in the same round trip as the click counts)."""
+    question = question_or_none(st.session_state.get("room_pick"))
+    options = options_of(question) if question is not None else None
+    if options and store_call("ask", code, token, question.id, len(options), fresh) is not None:
+        st.toast("Asked. Phones show it within a few seconds.", icon="📱")
+
+
+def asked_before_note(kept) -> str:
+    """What asking an earlier question again brings back, e.g. "Asked before in this room: 12 votes, answer
+    shown. Asking it again shows them again; Start it over clears them."."""
+    votes = f"{kept.votes} vote{'' if kept.votes == 1 else 's'}"
+    shown = "answer shown" if kept.revealed else "answer not shown yet"
+    if not kept.votes:
+        return f"Asked before in this room: no votes yet, {shown}."
+    return (f"Asked before in this room: {votes}, {shown}. Asking it again brings them back; "
+            "**Start it over** clears them.")
 
 
 def room_badge(code: str) -> None:

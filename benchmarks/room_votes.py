@@ -32,6 +32,7 @@ import base64
 import json
 import os
 import random
+import re
 import sys
 import tempfile
 import time
@@ -112,6 +113,9 @@ class RoomSession(StreamlitSession):
         return await self._run(cs, expect_page=None)
 
 
+JOINED_RE = re.compile(r"(\d+) phones? joined")
+
+
 def user_key(element_id: str) -> str:
     """The user key of a widget from its element id `$$ID-<hash>-<key>` (the key may hold dashes)."""
     parts = element_id.split("-", 2)
@@ -143,6 +147,7 @@ class Stats:
     tally_seen: list[tuple[float, int]] = field(default_factory=list)  # (monotonic time, votes on the chart)
     revealed_at: float | None = None  # when the presenter's Reveal run finished
     after_reveal_s: list[float] = field(default_factory=list)  # phones' refreshes once the answer shows
+    joined_shown: int | None = None  # "N phones joined" on the presenter's last tally refresh
 
 
 def _problem(r: RunResult) -> str | None:
@@ -188,6 +193,9 @@ async def presenter_loop(p: RoomSession, fragment: str, stats: Stats, stop: asyn
         counts = getattr(r, "tally", None)
         if counts is not None:
             stats.tally_seen.append((time.monotonic(), sum(counts)))
+        said = next((m for m in map(JOINED_RE.search, r.texts) if m), None)
+        if said:
+            stats.joined_shown = int(said.group(1))
 
 
 async def participant(i: int, url: str, code: str, t_join: float, t_vote: float, change: bool, timeout: float,
@@ -324,7 +332,8 @@ async def run(args, url: str, store_url: str | None) -> dict:
     print(f"  phone refresh (every 2 s each)  {fmt(stats.refresh_s)}")
     print(f"  presenter tally refresh         {fmt(stats.presenter_s)}")
     print(f"  counted by the store: {counted if counted is not None else '(not read)'}; "
-          f"on the presenter's tally at the end: {shown}")
+          f"on the presenter's tally at the end: {shown}; phones joined, as the presenter sees it: "
+          f"{stats.joined_shown}")
     print(f"  last vote counted -> presenter's tally shows all: "
           f"{'%.2f s' % tally_s if tally_s is not None else 'never' + (' (deadline)' if timed_out else '')}")
     if stats.revealed_at is not None:
@@ -340,7 +349,7 @@ async def run(args, url: str, store_url: str | None) -> dict:
         else "NO", TARGET_VOTE_P95_S, "yes" if vote_p95 <= TARGET_VOTE_P95_S else "NO"))
     return {
         "sessions": args.sessions, "within_s": args.within, "joined": stats.joined, "voted": stats.voted,
-        "counted": counted, "tally_shown": shown,
+        "counted": counted, "tally_shown": shown, "joined_shown": stats.joined_shown,
         "vote_p50_s": round(percentile(stats.vote_s, 50), 3) if stats.vote_s else None,
         "vote_p95_s": round(vote_p95, 3) if stats.vote_s else None,
         "vote_max_s": round(max(stats.vote_s), 3) if stats.vote_s else None,

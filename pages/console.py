@@ -4,7 +4,7 @@ import streamlit as st
 from app import ui
 from app.escape import user_text
 from app.present import console
-from app.present.talk import TALK_ENV, TalkError, load_talk, talk_path
+from app.present.talk import BUILT_IN_TALKS, TALK_ENV, TalkError, built_in_name, load_talk, talk_path
 from app.room import views as room_views
 
 ui.page_header(
@@ -15,8 +15,11 @@ ui.page_header(
 )
 
 path = talk_path()
+name = None
+if path is None:  # no talk file set by the server: a ready talk, picked here (the link's ?talk= keeps it)
+    name = console.pick_talk(built_in_name(st.query_params.get_all("talk")))
 try:
-    talk = load_talk(path)
+    talk = load_talk(path if path is not None else name)
 except TalkError as exc:
     st.error(f"The talk file could not be used. {user_text(exc, limit=600)}", icon="📄")
     st.caption(f"Fix the file named by {TALK_ENV} and reload this page, or start the app without {TALK_ENV} "
@@ -30,7 +33,8 @@ for note in opts.notes:
 opts = console.with_session_room(opts, st.session_state.get("room_keys"))  # the room opened in this browser
 
 polls = sum(1 for view in talk.views if view.poll)
-source = "the built-in talk" if path is None else f"your file ({user_text(path.name, limit=120)})"  # not the server's folders
+source = (f"the ready {BUILT_IN_TALKS[name][0].lower()}" if path is None else
+          f"your file ({user_text(path.name, limit=120)})")  # not the server's folders
 room_line = ""
 if polls:
     room_line = (f" Polls go to room {user_text(opts.room)}." if opts.room else

@@ -105,3 +105,29 @@ def test_with_session_room_keeps_a_links_room_and_refuses_odd_keys():
     assert console.with_session_room(opts, {"K7QX": "Zx_9-abc"}) is opts
     assert console.with_session_room(console.ConsoleParams(), {"K7QX": "x y"}).room is None
     assert console.with_session_room(console.ConsoleParams(), {}).room is None
+
+
+def test_the_console_picks_a_ready_talk_and_keeps_it_in_its_link(monkeypatch):
+    monkeypatch.delenv(TALK_ENV, raising=False)
+    at = run_page(PAGE, {"view": "4"})
+    assert at.radio(key="console_talk").value == "meetup"
+    at.radio(key="console_talk").set_value("workshop").run()
+    assert no_exceptions(at)
+    workshop = load_talk("workshop")
+    assert embedded_talk(at)["title"] == workshop.title
+    assert f"View 1 of {len(workshop.views)}" in console_srcdoc(at)  # a new talk starts at its first view
+    assert at.query_params.get("talk") in ("workshop", ["workshop"]) and "view" not in at.query_params
+    assert any("ready workshop (45 minutes)" in c.value for c in at.caption)
+    again = run_page(PAGE, {"talk": "workshop", "view": "2"})  # the link alone opens it (a reload, a 2nd tab)
+    assert again.radio(key="console_talk").value == "workshop" and "View 2 of" in console_srcdoc(again)
+    odd = run_page(PAGE, {"talk": "<script>"})
+    assert no_exceptions(odd) and odd.radio(key="console_talk").value == "meetup"
+
+
+def test_a_talk_file_set_by_the_server_has_no_picker(monkeypatch, tmp_path):
+    talk_file = tmp_path / "mine.toml"
+    talk_file.write_text('title = "Mine"\n[[view]]\ntitle = "A"\npage = "glossary"\nminutes = 1\nnotes = "Hi."\n')
+    monkeypatch.setenv(TALK_ENV, str(talk_file))
+    at = run_page(PAGE, {"talk": "workshop"})
+    assert no_exceptions(at) and not [r for r in at.radio if r.key == "console_talk"]
+    assert embedded_talk(at)["title"] == "Mine"

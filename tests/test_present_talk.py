@@ -51,12 +51,34 @@ def test_the_built_in_talk_is_a_fifteen_minute_talk_of_about_twelve_views():
         assert view.line > 0
 
 
-def test_every_view_opens_a_page_in_the_apps_page_list():
+READY_TALKS = sorted(tk.BUILT_IN_TALKS)
+
+
+def test_the_workshop_is_a_45_minute_talk_that_asks_every_poll_once():
+    questions = pytest.importorskip("app.room.questions")
+    talk = load_talk("workshop")
+    assert 42 <= talk.minutes <= 48 and talk.source == "workshop.toml"
+    polls = [v.poll for v in talk.views if v.poll]
+    assert sorted(polls) == sorted(q.id for q in questions.QUESTIONS)
+    assert talk.title != load_talk().title  # the console's tabs tell the talks apart by title
+    for view in talk.views:
+        assert view.title and view.notes and view.line > 0, view
+
+
+def test_a_ready_talk_is_picked_by_name():
+    assert load_talk("meetup") == load_talk() == load_talk(tk.BUILT_IN)
+    assert tk.built_in_name(None) == tk.DEFAULT_TALK == "meetup"
+    assert tk.built_in_name([" Workshop "]) == "workshop"
+    assert tk.built_in_name("../etc/passwd") == "meetup"
+
+
+@pytest.mark.parametrize("name", READY_TALKS)
+def test_every_view_opens_a_page_in_the_apps_page_list(name):
     pages = app_pages()
     assert set(tk.PAGE_PARAMS) <= set(pages), set(tk.PAGE_PARAMS) - set(pages)
     assert tk.ROOM_PAGE in pages
     assert tk.DEFAULT_PAGE in pages and 'url_path="start", default=True' in (ROOT / "streamlit_app.py").read_text()
-    for view in load_talk().views:
+    for view in load_talk(name).views:
         assert view.page in pages, view
 
 
@@ -67,19 +89,21 @@ def test_the_params_a_talk_may_set_are_ones_the_page_reads(url_path):
         assert f'"{param}"' in source, f"/{url_path} never reads {param!r} from its link"
 
 
-def test_every_poll_is_a_question_of_the_room():
+@pytest.mark.parametrize("name", READY_TALKS)
+def test_every_poll_is_a_question_of_the_room(name):
     questions = pytest.importorskip("app.room.questions")
-    polls = [v for v in load_talk().views if v.poll]
+    polls = [v for v in load_talk(name).views if v.poll]
     assert len(polls) >= 2
     for view in polls:
         assert questions.question(view.poll).id == view.poll
 
 
-def test_every_link_opens_without_a_note_and_on_a_token_the_text_has():
+@pytest.mark.parametrize("name", READY_TALKS)
+def test_every_link_opens_without_a_note_and_on_a_token_the_text_has(name):
     from app import loaders
     from app.state import parse_view, parse_write
 
-    for view in load_talk().views:
+    for view in load_talk(name).views:
         params = dict(view.params)
         parsed = parse_view(params)
         assert parsed.notes == [], (view.title, parsed.notes)
@@ -208,12 +232,13 @@ def test_notes_wrapped_in_the_file_become_paragraphs():
     assert talk.views[0].notes == "One line.\n\nTwo."
 
 
-def test_the_speaker_notes_are_plain_words():
+@pytest.mark.parametrize("name", READY_TALKS)
+def test_the_speaker_notes_are_plain_words(name):
     pytest.importorskip("readability")
     pytest.importorskip("pyphen")
     from tests.test_plain_words import GRADE_MAX, grade
 
-    views = load_talk().views
+    views = load_talk(name).views
     assert grade("\n".join(v.notes for v in views)) <= GRADE_MAX
     assert max(grade(v.notes) for v in views) <= GRADE_MAX
 

@@ -603,3 +603,9 @@ def test_clock_must_be_timezone_aware(db):
     store = db.store(clock=lambda: datetime.datetime(2026, 1, 1))
     with pytest.raises(ValueError, match="timezone-aware"):
         store.create_room()
+
+
+def test_the_docstring_examples_hold():
+    import doctest
+
+    assert doctest.testmod(room_store).failed == 0

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 
 from app.stepper import safe_json_for_script
 
-from .talk import Talk
+from .talk import BUILT_IN_TALKS, DEFAULT_TALK, Talk
 
 WINDOW_NAME = "rwkv-projector"
 CHANNEL = "rwkv-explainer-talk"
@@ -120,6 +120,28 @@ PROJECTOR_KEYS_HTML = """<script>
   });
 })();
 </script>""" % {"window": WINDOW_NAME, "channel": CHANNEL}
+
+
+def pick_talk(linked: str) -> str:
+    """The ready talk this console runs (a name in BUILT_IN_TALKS), picked on the page; `linked` is the link's
+    `?talk=` (`talk.built_in_name`). A new pick goes into the link (so a reload or a second tab keeps it) and
+    starts the talk at its first view."""
+    import streamlit as st
+
+    st.session_state["console_talk"] = linked  # the link is the truth; a pick below writes it first
+    return st.radio("Talk", list(BUILT_IN_TALKS), key="console_talk", horizontal=True, on_change=_talk_picked,
+                    format_func=lambda name: BUILT_IN_TALKS[name][0])
+
+
+def _talk_picked() -> None:
+    import streamlit as st
+
+    name = st.session_state.get("console_talk", DEFAULT_TALK)
+    if name == DEFAULT_TALK:
+        st.query_params.pop("talk", None)
+    else:
+        st.query_params["talk"] = name
+    st.query_params.pop("view", None)
 
 
 def console_spec(talk: Talk, room: str | None = None, token: str | None = None) -> dict:

@@ -1,6 +1,7 @@
 """Slides out of a talk: one 1920×1080 screenshot per view, in presenter mode, and one PDF of them all.
 
     python -m app.slides --out slides/                      # the built-in talk, on a server of its own
+    python -m app.slides --talk workshop --out slides/      # the 45-minute workshop (a ready talk's name)
     python -m app.slides --talk my-talk.toml --out slides/  # your talk file
     python -m app.slides --url http://127.0.0.1:8501 --out slides/   # an app that is already running
 
@@ -68,7 +69,8 @@ def slide_name(index: int, view: View) -> str:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m app.slides", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--talk", help="a talk file (default: the built-in talk, app/present/talk.toml)")
+    parser.add_argument("--talk", help="a talk file, or a ready talk's name: meetup (the default, "
+                        "app/present/talk.toml) or workshop (app/present/workshop.toml)")
     parser.add_argument("--url", help="the address of a running app (default: start one here)")
     parser.add_argument("--out", required=True, help="folder for the PNGs and talk.pdf")
     return parser.parse_args(argv)

@@ -35,6 +35,12 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 BUILT_IN = Path(__file__).resolve().parent / "talk.toml"
+# The ready talks: a name (the console's `?talk=`, `python -m app.slides --talk NAME`) -> (label, file).
+BUILT_IN_TALKS: dict[str, tuple[str, Path]] = {
+    "meetup": ("Meetup talk (15 minutes)", BUILT_IN),
+    "workshop": ("Workshop (45 minutes)", BUILT_IN.parent / "workshop.toml"),
+}
+DEFAULT_TALK = "meetup"
 TALK_ENV = "RWKV_EXPLAINER_TALK"  # the console's talk file (a server path: set by whoever starts the server)
 
 # Every page a talk may open (url path → the query parameters that page reads). The room page is reached
@@ -113,10 +119,26 @@ def talk_path(env: dict | None = None) -> Path | None:
     return Path(value).expanduser() if value else None
 
 
+def built_in_name(raw) -> str:
+    """A ready talk's name from a link (`?talk=`): one of BUILT_IN_TALKS, else the default.
+
+    >>> built_in_name("workshop"), built_in_name(["meetup", "workshop"]), built_in_name("<b>")
+    ('workshop', 'workshop', 'meetup')
+    """
+    if isinstance(raw, (list, tuple)):
+        raw = raw[-1] if raw else None
+    name = str(raw or "").strip().lower()
+    return name if name in BUILT_IN_TALKS else DEFAULT_TALK
+
+
 def load_talk(path: str | Path | None = None) -> Talk:
-    """Read and check a talk file (default: the built-in talk). Raises TalkError naming the line."""
+    """Read and check a talk file: a path, a ready talk's name ("meetup", "workshop") or None (the meetup
+    talk). Raises TalkError naming the line."""
+    if isinstance(path, str) and path in BUILT_IN_TALKS:
+        path = BUILT_IN_TALKS[path][1]
     path = Path(path) if path is not None else BUILT_IN
-    name = path.name if path == BUILT_IN else str(path)
+    built_in = path in {file for _, file in BUILT_IN_TALKS.values()}
+    name = path.name if built_in else str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

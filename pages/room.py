@@ -33,5 +33,6 @@ with join:
 with live:
     views.ask_panel(code, token, current)
     views.presenter_live(code, token)
+views.results_panel(code)
 st.divider()
 views.presenter_link_box(code, token)

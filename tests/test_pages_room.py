@@ -484,3 +484,20 @@ def test_the_presenter_sees_how_many_phones_joined():
     phone(code)
     ask(presenter, a_question(2))
     assert "0 votes so far, 2 phones joined" in text_of(presenter)
+
+
+def test_the_presenter_downloads_the_rooms_results():
+    presenter, code, token = open_room_on_page()
+    assert not [e for e in presenter.expander if "Results of this room" in e.label]  # nothing asked yet
+    q1, q2 = [q for q in questions.QUESTIONS if len(q.options) >= 2][:2]
+    ask(presenter, q1)
+    vote_radio(phone(code), code, q1).set_value(q1.answer().correct[0]).run()
+    presenter.run()
+    presenter.button(key="room_reveal_button").click().run()
+    ask(presenter, q2)
+    assert no_exceptions(presenter)
+    panel = [e for e in presenter.expander if "Results of this room: 2 questions asked" in e.label]
+    assert panel
+    table = presenter.dataframe[0].value
+    assert list(table["Question"]) == [q1.prompt, q2.prompt]
+    assert list(table["Votes"]) == [1, 0] and list(table["Got it right"]) == ["100%", "answer not shown yet"]

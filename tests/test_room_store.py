@@ -327,6 +327,23 @@ def test_joined_counts_each_phone_once_per_room(store, clock):
         assert conn.execute(sa.select(sa.func.count()).select_from(room_store.ASKED)).scalar() == 0
 
 
+def test_results_list_every_question_asked_with_its_votes(asked):
+    store, room, token = asked
+    store.vote(room.code, voter(1), QUESTION, 4)
+    store.vote(room.code, voter(2), QUESTION, 4)
+    store.reveal(room.code, token, QUESTION)
+    store.ask(room.code, token, OTHER, 3)
+    store.vote(room.code, voter(1), OTHER, 0)
+    assert store.results(room.code) == [
+        (room_store.Asked(QUESTION, 5, True, 2), [0, 0, 0, 0, 2]),
+        (room_store.Asked(OTHER, 3, False, 1), [1, 0, 0]),
+    ]
+    store.ask(room.code, token, QUESTION, 5, fresh=True)  # asked anew: now the last one asked
+    assert [a.question_id for a, _ in store.results(room.code)] == [OTHER, QUESTION]
+    empty, _ = store.create_room()
+    assert store.results(empty.code) == []
+
+
 def test_vote_of_is_what_the_store_counted(asked):
     store, room, token = asked
     assert store.vote_of(room.code, voter(1), QUESTION) is None

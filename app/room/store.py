@@ -477,6 +477,28 @@ class RoomStore:
             return int(conn.execute(sa.select(sa.func.count()).select_from(JOINED)
                                     .where(JOINED.c.room_code == code)).scalar())
 
+    def results(self, code: str) -> list[tuple[Asked, list[int]]]:
+        """Every question this room asked, in the order asked (one started over counts as asked then), each with
+        its votes per option: what the presenter downloads at the end of a workshop."""
+        code = normalise_code(code)
+        with self.engine.connect() as conn:
+            row = self._live_row(conn, code)
+            asked = {r.question_id: r for r in conn.execute(
+                sa.select(ASKED).where(ASKED.c.room_code == code).order_by(ASKED.c.asked_round))}
+            if row.question_id and row.question_id not in asked:  # a room from a version 2 database
+                asked[row.question_id] = row
+            counts: dict[str, list[int]] = {qid: [0] * int(r.n_options) for qid, r in asked.items()}
+            for qid, option, n in conn.execute(
+                    sa.select(VOTES.c.question_id, VOTES.c.option, sa.func.count())
+                    .where(VOTES.c.room_code == code).group_by(VOTES.c.question_id, VOTES.c.option)):
+                if qid in counts and 0 <= option < len(counts[qid]):
+                    counts[qid][option] = int(n)
+            out = []
+            for qid, r in asked.items():
+                revealed = bool(row.revealed) if qid == row.question_id else bool(r.revealed)
+                out.append((Asked(qid, int(r.n_options), revealed, sum(counts[qid])), counts[qid]))
+            return out
+
     def vote(self, code: str, voter: str, question_id: str, option: int) -> None:
         """Record `voter`'s choice (0-based `option`) for the question asked now; a second vote by the same
         voter replaces the first, until the reveal. Raises a RoomError saying why when the vote cannot count."""

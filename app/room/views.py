@@ -29,6 +29,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import csv
 import html
 import io
 import logging
@@ -831,6 +832,72 @@ def asked_before_note(kept) -> str:
         return f"Asked before in this room: no votes yet, {shown}."
     return (f"Asked before in this room: {votes}, {shown}. Asking it again brings them back; "
             "**Start it over** clears them.")
+
+
+def results_rows(results, answers: dict) -> list[dict]:
+    """One row per option of every question asked, for the results file: question, option, votes, share of
+    the question's votes, and whether it is right ("yes"/"no" once revealed, blank before: a download must not
+    give the answer away). `results`: `RoomStore.results`; `answers`: question id -> (options, correct indices)."""
+    rows = []
+    for asked, counts in results:
+        options, correct = answers.get(asked.question_id, ((), ()))
+        total = sum(counts)
+        for i, votes in enumerate(counts):
+            rows.append({
+                "question": asked.question_id,
+                "option": options[i] if i < len(options) else f"option {i + 1}",
+                "votes": votes,
+                "share": f"{votes / total:.0%}" if total else "",
+                "right": ("yes" if i in correct else "no") if asked.revealed else "",
+            })
+    return rows
+
+
+def csv_text(rows: list[dict]) -> str:
+    """The rows as CSV. A cell that a spreadsheet would read as a formula (it starts with =, +, -, @, a tab or
+    a carriage return: model-written options can) gets a leading apostrophe.
+
+    >>> csv_text([{"option": "=1+1", "votes": 3}]).splitlines()
+    ['option,votes', "'=1+1,3"]
+    """
+    out = io.StringIO()
+    if not rows:
+        return ""
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") else v)
+                         for k, v in row.items()})
+    return out.getvalue()
+
+
+@st.fragment
+def results_panel(code: str) -> None:
+    """Every question this room asked, its votes and (once revealed) how many got it right, with a CSV
+    download: for the end of a workshop. A fragment: its Refresh button reruns only this panel."""
+    results = store_call("results", code)
+    if not results:
+        return
+    with st.expander(f"📋 Results of this room: {len(results)} question{'' if len(results) == 1 else 's'} asked"):
+        answers, table = {}, []
+        for asked, counts in results:
+            question = question_or_none(asked.question_id)
+            options = options_of(question) if question is not None else None
+            if options is None:
+                continue
+            correct = question.answer().correct
+            answers[asked.question_id] = (options, correct)
+            right = sum(counts[i] for i in correct if i < len(counts))
+            table.append({"Question": question.prompt, "Votes": sum(counts),
+                          "Got it right": (f"{right / sum(counts):.0%}" if sum(counts) else "no votes")
+                          if asked.revealed else "answer not shown yet"})
+        st.dataframe(table, hide_index=True, width="stretch")
+        c1, c2 = st.columns(2)
+        c1.download_button("Download the results (CSV)", csv_text(results_rows(results, answers)),
+                           file_name=f"room-{code}-results.csv", mime="text/csv", icon="⬇️", key="room_results_csv")
+        c2.button("Refresh", key="room_results_refresh", icon="🔄", help="Read the votes again.")
+        st.caption("One line per answer in the file: the question's id, the answer, its votes and share, and "
+                   "whether it is right (left blank until you reveal it). No names: the app keeps none.")
 
 
 def room_badge(code: str) -> None:

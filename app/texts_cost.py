@@ -59,13 +59,13 @@ def parse_scale_params(size_raw, context_raw, gqa_raw) -> tuple[str, int, bool, 
         else:
             msgs.append(f'The link asked for a length of "{user_text(context_raw)}" tokens; the choices are powers '
                         f"of two from 1,024 to 1,048,576, so showing {context:,}.")
-    gqa = False
+    gqa = True  # on unless the link says off: most recent transformers use GQA, the fair comparison
     if gqa_raw not in (None, ""):
         v = str(gqa_raw).strip().lower()
-        if v in ("1", "true", "yes", "on"):
-            gqa = True
-        elif v not in ("0", "false", "no", "off"):
-            msgs.append(f'The link\'s "gqa" setting "{user_text(gqa_raw)}" is not on/off; GQA is off.')
+        if v in ("0", "false", "no", "off"):
+            gqa = False
+        elif v not in ("1", "true", "yes", "on"):
+            msgs.append(f'The link\'s "gqa" setting "{user_text(gqa_raw)}" is not on/off; GQA is on.')
     return size, context, gqa, msgs
 
 

@@ -549,7 +549,7 @@ def test_cost_race_answers_any_link(quick_race, q):
 @example(q={"size": "14B", "context": " 1048576 ", "gqa": "ON"})
 def test_at_scale_answers_any_link(q):
     at, notes = open_link("pages/at_scale.py", q)
-    size, context, gqa = tx.AT_SCALE_DEFAULT_SIZE, tx.AT_SCALE_DEFAULT_CONTEXT, False
+    size, context, gqa = tx.AT_SCALE_DEFAULT_SIZE, tx.AT_SCALE_DEFAULT_CONTEXT, True
     raw = last(q.get("size"))
     if raw not in (None, ""):
         if raw in cost.MODEL_SIZES:
@@ -565,9 +565,9 @@ def test_at_scale_answers_any_link(q):
     raw = last(q.get("gqa"))
     if raw not in (None, ""):
         value = raw.strip().lower()
-        if value in state.PRESENT_ON:
-            gqa = True
-        elif value not in state.PRESENT_OFF:
+        if value in state.PRESENT_OFF:
+            gqa = False
+        elif value not in state.PRESENT_ON:
             notes.need('"gqa" setting')
     for key in ("size", "context", "gqa"):
         if repeated(q.get(key)):

@@ -253,32 +253,35 @@ def test_at_scale_renders_and_controls_change_numbers():
     assert len(still_figures(at)) == 3
     first = _metric_values(at)
     assert first[0] == ("RWKV memory", "2.62 MB")  # 7B: 5 × 32 × 4096 × 4 bytes
+
     assert "computed from" in all_text(at)
 
-    # 7B: 32 layers × 4096 wide = 32 heads of 128; GQA keeps 8 key/value heads; fp16 cache (vLLM §3)
-    assert first[1] == ("Transformer memory", cost.human_bytes(2 * 32 * 32 * 128 * 2 * 32768))
-    # both cards follow the GQA switch (off here), so they never mix the two transformers; the sentence
-    # under them gives both, with GQA first, as recent models are built
-    assert first[2] == ("Conversations on one 80 GB GPU", "24,877 vs 3")
-    assert at.metric[2].delta == "RWKV vs transformer, without GQA" and at.metric[1].delta.endswith("without GQA")
+    # 7B: 32 layers × 4096 wide = 32 heads of 128; GQA (on by default: the fair comparison) keeps 8 key/value
+    # heads; fp16 cache (vLLM §3)
+    assert first[1] == ("Transformer memory", cost.human_bytes(2 * 32 * 8 * 128 * 2 * 32768))
+    # both cards follow the GQA switch, so they never mix the two transformers; the sentence under them gives
+    # both, with GQA first, as recent models are built
+    assert first[2] == ("Conversations on one 80 GB GPU", "24,877 vs 15")
+    assert at.metric[2].delta == "RWKV vs transformer, with GQA" and at.metric[1].delta.endswith("with GQA")
     said = all_text(at)
     assert "24,877 such conversations with RWKV, 15 with a transformer that uses" in said
     assert "and 3 with one that does not" in said
     at.select_slider(key="scale_context").set_value(1_048_576).run()
     second = _metric_values(at)
     assert second[0] == first[0]  # the state does not grow …
-    assert second[1] == ("Transformer memory", cost.human_bytes(2 * 32 * 32 * 128 * 2 * 1_048_576))
+    assert second[1] == ("Transformer memory", cost.human_bytes(2 * 32 * 8 * 128 * 2 * 1_048_576))
+    assert second[1][1] == "137 GB"  # 137,438,953,472 bytes, a quarter of the cache without GQA
     assert at.query_params["context"] == ["1048576"] or at.query_params["context"] == "1048576"
 
-    at.toggle(key="scale_gqa").set_value(True).run()
+    at.toggle(key="scale_gqa").set_value(False).run()
     third = _metric_values(at)
     assert third[0] == first[0]
-    assert third[1] == ("Transformer memory", cost.human_bytes(2 * 32 * 8 * 128 * 2 * 1_048_576))
-    assert third[1][1] == "137 GB"  # 137,438,953,472 bytes, a quarter of the cache without GQA
+    assert third[1] == ("Transformer memory", cost.human_bytes(2 * 32 * 32 * 128 * 2 * 1_048_576))
     fits = tx.gpu_fits(cost.MODEL_SIZES["7B"], 1_048_576)
-    assert second[2] == ("Conversations on one 80 GB GPU", f"{fits['rwkv']:,} vs {fits['transformer']:,}")
-    assert third[2] == ("Conversations on one 80 GB GPU", f"{fits['rwkv']:,} vs {fits['transformer_gqa']:,}")
-    assert at.metric[2].delta == "RWKV vs transformer, with GQA"
+    assert second[2] == ("Conversations on one 80 GB GPU", f"{fits['rwkv']:,} vs {fits['transformer_gqa']:,}")
+    assert third[2] == ("Conversations on one 80 GB GPU", f"{fits['rwkv']:,} vs {fits['transformer']:,}")
+    assert at.metric[2].delta == "RWKV vs transformer, without GQA"
+    assert at.query_params["gqa"] in ("off", ["off"])
 
     at.selectbox(key="scale_size").select("169M").run()
     fourth = _metric_values(at)
@@ -302,11 +305,11 @@ def test_at_scale_query_params_and_bad_ones():
     assert len(notes) == 3
     assert '"99B"' in notes[0] and "showing 7B" in notes[0]
     assert '"abc"' in notes[1] and "showing 32,768" in notes[1]
-    assert '"maybe"' in notes[2] and "GQA is off" in notes[2]
+    assert '"maybe"' in notes[2] and "GQA is on" in notes[2]
     assert at.selectbox(key="scale_size").value == "7B"
     assert at.select_slider(key="scale_context").value == 32768
-    assert at.toggle(key="scale_gqa").value is False
-    assert _metric_values(at)[1] == ("Transformer memory", cost.human_bytes(2 * 32 * 32 * 128 * 2 * 32768))
+    assert at.toggle(key="scale_gqa").value is True
+    assert _metric_values(at)[1] == ("Transformer memory", cost.human_bytes(2 * 32 * 8 * 128 * 2 * 32768))
     for q, want in (({"context": "5000"}, 32768), ({"context": "1024"}, 1024), ({"gqa": "off"}, None)):
         at = page("at_scale", **q)
         assert not at.exception
@@ -339,7 +342,7 @@ def test_at_scale_keeps_presenter_mode_and_embed_in_the_address():
     assert at.sidebar.toggle[0].value is True
     params = {k: at.query_params[k] for k in at.query_params}
     flat = {k: v[-1] if isinstance(v, list) else v for k, v in params.items()}
-    assert flat == {"present": "1", "embed": "true", "size": "3B", "context": "32768", "gqa": "off"}
+    assert flat == {"present": "1", "embed": "true", "size": "3B", "context": "32768", "gqa": "on"}
     at.selectbox(key="scale_size").select("14B").run()
     flat = {k: (v[-1] if isinstance(v, list) else v) for k, v in ((k, at.query_params[k]) for k in at.query_params)}
     assert flat["present"] == "1" and flat["embed"] == "true" and flat["size"] == "14B"

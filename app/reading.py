@@ -22,7 +22,11 @@ from model.tokenizer import PART_MARK
 
 from . import loaders
 from .glossary import with_tooltips
-from .state import MAX_TOKENS, WRITE_PARAMS, clamp_step, parse_view, prepare_prompt
+from .state import MAX_PROMPT_CHARS, MAX_TOKENS, WRITE_PARAMS, clamp_step, parse_view, prepare_prompt
+
+# What the box takes. A paste over a text box's limit is dropped whole by the browser, silently, so the box
+# takes far more than the page reads and the page says what it cut (the first MAX_PROMPT_CHARS characters).
+BOX_MAX_CHARS = 50_000
 from .texts import DEFAULT_PROMPT, EMPTY_PROMPT_HINT, SAMPLE_PROMPTS, SPLIT_CHARACTER_NOTE
 
 SESSION_PROMPT = "shared_prompt"  # the reader's text, carried from one reading page to the next
@@ -64,9 +68,14 @@ def prompt_box(page_key: str, extra_tokens: int = 0) -> ReadingContext | None:
     # picker under the box where the page is narrow (a phone).
     with st.container(horizontal=True, wrap=True):
         text = st.text_area("Your text (the model reads it token by token)", key="prompt_box", height=90,
-                            max_chars=4000, help="Any text works; the model was trained on simple English stories.")
+                            max_chars=BOX_MAX_CHARS,
+                            help="Any text works; the model was trained on simple English stories.")
         st.selectbox("Or pick a sample", ["—"] + list(SAMPLE_PROMPTS), key="sample_choice", on_change=_on_sample_change,
                      help="Short story openings like the ones the model was trained on.", width=280)
+    if len(text) > MAX_PROMPT_CHARS:
+        st.warning(f"Your text has {len(text):,} characters; this page reads the first {MAX_PROMPT_CHARS:,}.",
+                   icon="✂️")
+        text = text[:MAX_PROMPT_CHARS]
     edited = not arrived and SESSION_PROMPT in st.session_state and st.session_state[SESSION_PROMPT] != text
     st.session_state[SESSION_PROMPT] = text
     if edited:  # a new text starts at its first token, and what was written after the old one goes

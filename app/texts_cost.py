@@ -337,7 +337,7 @@ SRC_FLOPS = ("computed for RWKV with the formula that reproduces the FLOP column
              "(arXiv 2305.13048), and for the transformer with Kaplan et al.'s (arXiv 2001.08361, eq. 2.2, with both attention products "
              "and the output head added); both under For builders")
 SCALE_QUALITY_CAVEAT = (
-    "These numbers are about memory and work, not about how good the answers are. The RWKV-4 models were "
+    "These numbers are about memory and work, not about how good the answers are. The paper's RWKV-4 models were "
     "[[trained|training]] on texts of 1,024 tokens. Some were then tuned on texts of 8,192 (RWKV paper, "
     "arXiv 2305.13048, §4.1 and §5.2). The At scale page goes up to a million tokens. At such lengths RWKV's [[state]] stays "
     "the same size. But the paper does not show how well the model still works there, just as a [[transformer]] "

@@ -16,6 +16,7 @@ st.caption(words.PAPER_SHOWS_SOURCE)
 st.header("What it does not claim, and what the paper itself warns about")
 for paragraph in words.NOT_CLAIMED:
     text(paragraph)
+text(tx.SCALE_QUALITY_CAVEAT)  # the paper's models at lengths past their training: here, not under this app's models
 
 st.header("What came after RWKV-4")
 text(words.AFTER_RWKV4)
@@ -23,7 +24,6 @@ st.caption(words.AFTER_RWKV4_NOTE)
 
 st.header("About this app's models")
 text(words.TOY_MODELS)
-text(tx.SCALE_QUALITY_CAVEAT)
 facts = tx.toy_model_facts()
 if facts:
     table(tx.by_model(facts))  # one column per model: every column fits a phone

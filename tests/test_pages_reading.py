@@ -69,6 +69,17 @@ def test_huge_prompt_is_truncated_visibly():
     assert len(stepper_specs(at)[0]["labels"]) == 512
 
 
+def test_a_paste_over_4000_characters_is_read_in_part_with_a_note():
+    """The browser drops a paste over the box's limit whole, silently: the box takes far more, and the page
+    reads the first 4,000 characters and says so."""
+    at = run_page(READ)
+    assert at.text_area[0].max_chars >= 50_000
+    at.text_area[0].set_value("Sam had a kite. " * 340).run()  # 5,440 characters
+    assert no_exceptions(at)
+    assert any("5,440 characters; this page reads the first 4,000" in w.value for w in at.warning)
+    assert stepper_specs(at)
+
+
 def test_odd_unicode_and_html_are_plain_text():
     text = "<script>alert(1)</script> 👋🏽 世界 שלום \x07 <img src=x onerror=alert(1)>"
     at = run_page(READ)

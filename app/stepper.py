@@ -448,6 +448,27 @@ _TEMPLATE = r"""<!doctype html>
     if (!d.__ready || d.__still) return;
     Plotly.animate(d, [String(i)], {mode: "immediate", frame: {duration: 0, redraw: true}, transition: {duration: 0}});
   }
+  // Where the reader is, kept on the page around this frame: a switch or slider reruns the page, which never
+  // hears of the reader's steps, and redraws this frame at the link's step. The new frame starts where the
+  // reader left the same text on the same page. A page load (a link, the console, a reload) starts afresh.
+  function keptKey() {
+    if (!spec.url_param) return null;
+    try { return window.parent.location.pathname + "|" + spec.url_param + "|" + spec.labels.join("\u0001"); }
+    catch (e) { return null; }  // cross-origin embed
+  }
+  function keptStep() {
+    try {
+      const kept = window.parent.__rwkvSteps, key = keptKey();
+      return kept && key !== null && Object.prototype.hasOwnProperty.call(kept, key) ? kept[key] : null;
+    } catch (e) { return null; }
+  }
+  function keepStep() {
+    try {
+      const key = keptKey();
+      if (key === null) return;
+      (window.parent.__rwkvSteps = window.parent.__rwkvSteps || {})[key] = step;
+    } catch (e) { /* cross-origin embed */ }
+  }
   function syncUrl() {
     if (!spec.url_param) return;
     try {
@@ -474,6 +495,7 @@ _TEMPLATE = r"""<!doctype html>
     document.getElementById("summary").textContent = spec.summaries[step] || "";
     divs.forEach(function (d) { showFrame(d, step); });
     document.body.dataset.step = String(step);
+    keepStep();
     if (!initial) syncUrl();  // the first render leaves the address as the page was opened
   }
   function stop() { if (timer) { clearInterval(timer); timer = null; } document.getElementById("play").textContent = "▶ Play"; }
@@ -539,6 +561,8 @@ _TEMPLATE = r"""<!doctype html>
     p.document.addEventListener("keydown", onEscape);
   } catch (e) {}
   window.stepperGo = go;
+  const back = keptStep();
+  if (typeof back === "number" && back >= 0 && back < n) step = back;
   go(step, true);
   whenPlotly(drawFigures);
   if (PRESENT && n > 0) {  // a presenter's link opens on the step-through: buttons, chips and the first chart on screen

@@ -351,6 +351,34 @@ def assert_heatmaps_show_layer(page, layer: int) -> None:
         np.testing.assert_allclose(z[lower], want[lower], atol=6e-5, err_msg=f"{name} heatmap is not layer {layer + 1}")
 
 
+def test_a_switch_or_slider_keeps_the_token_the_reader_is_on(page, app_server):
+    """A switch reruns the page, which never hears of the reader's steps, and redraws the step-through: it must
+    come back on the reader's token, not on the link's. A new text still starts at its start."""
+    open_page(page, url(app_server, "token-shift", prompt=PROMPT, step=3))
+    frame = stepper_frame(page)
+    expect_step(frame, 2)
+    for _ in range(4):
+        frame.get_by_test_id("stepper-next").click()
+    expect_step(frame, 6)
+    page.get_by_text("Switch token shift off", exact=False).first.click()
+    wait_for_app(page)
+    page.wait_for_timeout(500)
+    frame = stepper_frame(page)
+    expect_step(frame, 6)
+    page.get_by_role("slider").first.focus()
+    page.keyboard.press("ArrowRight")  # the layer slider: another rerun, another frame
+    wait_for_app(page)
+    page.wait_for_timeout(500)
+    expect_step(stepper_frame(page), 6)
+    box = page.locator('[data-testid="stTextArea"] textarea')
+    box.fill("A dog ran to the big red barn and sat down.")
+    box.press("Control+Enter")
+    wait_for_app(page)
+    page.wait_for_timeout(500)
+    expect_step(stepper_frame(page), 1)  # token shift opens a new text on token 2
+    assert_healthy(page)
+
+
 def test_fading_memory_layer_slider_moves_both_heatmaps(page, app_server):
     open_page(page, url(app_server, "fading-memory"))
     wait_for_elements(page, "fading-memory")

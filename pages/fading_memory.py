@@ -28,7 +28,8 @@ layer = c1.select_slider("Layer", options=list(range(1, n_layers + 1)), value=n_
 ablation = c2.radio("Try", ["as trained", "no fading (decay frozen at 1)", "remove a token"], key="fade_ablation",
                     horizontal=True, help="Ablations: change one thing and see what still echoes.")
 
-ids, abl, start = ctx.ids, "none", ctx.start_step
+# Opens on the last token unless the link names one: on token 1 nothing has had time to fade (two 100% bars).
+ids, abl, start = ctx.ids, "none", ctx.start_step if ctx.link_step is not None else len(ctx.ids) - 1
 if ablation.startswith("no fading"):
     abl = "no-decay"
 elif ablation == "remove a token":

@@ -506,6 +506,8 @@ def test_reading_pages_answer_any_link(page, q):
                     notes.may("The link asked for ")
         elif page == "pages/token_shift.py" and (step is None or step < 1) and n >= 2:
             starts = {1}  # token 1 has no token before it: without a usable step, token shift opens on token 2
+        elif page == "pages/fading_memory.py" and (step is None or step < 1):
+            starts = {n - 1}  # nothing fades on token 1: without a usable step, fading memory opens on the last
         if step is not None and step > n and len(starts) == 1:
             notes.need("The link asked for ")
         spec = stepper_specs(at)[0]

@@ -285,6 +285,14 @@ def test_token_shift_opens_on_token_two_unless_the_link_says():
     assert stepper_specs(run_page(SHIFT, {"prompt": "Tom"}))[0]["start"] == 0
 
 
+def test_fading_memory_opens_on_the_last_token_unless_the_link_says():
+    """On token 1 nothing has faded yet: the page opens where every earlier token has had time to fade."""
+    at = run_page(FADE)
+    spec = stepper_specs(at)[0]
+    assert spec["start"] == len(spec["labels"]) - 1 > 0
+    assert stepper_specs(run_page(FADE, {"prompt": "Tom had a red ball.", "step": "2"}))[0]["start"] == 1
+
+
 def test_editing_the_text_starts_at_the_first_token():
     at = run_page(READ, {"step": "6"})
     assert stepper_specs(at)[0]["start"] == 5

@@ -28,6 +28,7 @@ from .state import MAX_PROMPT_CHARS, MAX_TOKENS, WRITE_PARAMS, clamp_step, parse
 # takes far more than the page reads and the page says what it cut (the first MAX_PROMPT_CHARS characters).
 BOX_MAX_CHARS = 50_000
 from .texts import DEFAULT_PROMPT, EMPTY_PROMPT_HINT, SAMPLE_PROMPTS, SPLIT_CHARACTER_NOTE
+from .ui import next_on_the_path
 
 SESSION_PROMPT = "shared_prompt"  # the reader's text, carried from one reading page to the next
 SESSION_PAGE = "prompt_page"  # which reading page drew the prompt box last
@@ -135,6 +136,9 @@ def _sync_url(text: str) -> bool:
     return True
 
 
+READING_PAGES = {"read": "pages/read_along.py", "shift": "pages/token_shift.py", "fade": "pages/fading_memory.py"}
+
+
 def reading_context(page_key: str, extra_tokens: int = 0) -> ReadingContext:
     """What every reading page starts with: the models (or a plain message), then the prompt box.
 
@@ -142,6 +146,7 @@ def reading_context(page_key: str, extra_tokens: int = 0) -> ReadingContext:
     """
     loaders.require_models()
     ctx = prompt_box(page_key, extra_tokens)
-    if ctx is None:
+    if ctx is None:  # the guided path's next step stays: an empty box must not be a dead end
+        next_on_the_path(READING_PAGES[page_key])
         st.stop()
     return ctx

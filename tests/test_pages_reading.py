@@ -59,6 +59,7 @@ def test_empty_prompt_gives_a_hint():
     assert no_exceptions(at)
     assert any("Type a sentence" in i.value for i in at.info)
     assert stepper_specs(at) == []
+    assert [p for p in at.get("page_link") if "Next, step 2 of 6" in p.proto.label]  # not a dead end
 
 
 def test_huge_prompt_is_truncated_visibly():

@@ -339,25 +339,17 @@ _PAGE_TEMPLATES: list = []
 _PAGE_LOCK = threading.Lock()
 
 
-def page_list(build):
-    """The app's `st.Page` list (or {section: pages}), built by `build()` once per process; every run gets
-    fresh shallow copies, in the same shape.
+def page_list(build) -> list:
+    """The app's `st.Page` list, built by `build()` once per process; every run gets fresh shallow copies.
 
     Building 11 pages resolves 11 paths and checks 11 icons (~1.4 ms of every page run). The objects cannot
     simply be shared: `st.navigation` marks the page it returns as runnable and `Page.run` clears the mark,
     so two sessions running at once would trip over one shared object. A copy per run is ~20 µs.
 
     Example (streamlit_app.py):
-        st.navigation(page_list(lambda: {"Learn": [st.Page("pages/start.py", default=True), ...]})).run()
+        st.navigation(page_list(lambda: [st.Page("pages/start.py", default=True), ...])).run()
     """
     with _PAGE_LOCK:
         if not _PAGE_TEMPLATES:
-            built = build()
-            sections = built.items() if isinstance(built, dict) else [(None, built)]
-            _PAGE_TEMPLATES.extend((section, page) for section, pages in sections for page in pages)
-        if _PAGE_TEMPLATES[0][0] is None:
-            return [copy.copy(page) for _, page in _PAGE_TEMPLATES]
-        out: dict = {}
-        for section, page in _PAGE_TEMPLATES:
-            out.setdefault(section, []).append(copy.copy(page))
-        return out
+            _PAGE_TEMPLATES.extend(build())
+        return [copy.copy(page) for page in _PAGE_TEMPLATES]

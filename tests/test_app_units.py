@@ -148,10 +148,6 @@ def test_page_list_builds_once_and_hands_out_fresh_copies(monkeypatch):
     first[1]._can_be_called = True  # what st.navigation does to the page it returns
     assert second[1]._can_be_called is False and first[1] is not second[1]
 
-    monkeypatch.setattr(ui, "_PAGE_TEMPLATES", [])  # sections keep their shape and order
-    sections = ui.page_list(lambda: {"Learn": [FakePage("a.py"), FakePage("b.py")], "Room": [FakePage("c.py")]})
-    assert {k: [p.path for p in v] for k, v in sections.items()} == {"Learn": ["a.py", "b.py"], "Room": ["c.py"]}
-
 
 def test_markdown_table_escapes_every_cell_and_aligns_numbers():
     from app.ui import markdown_table

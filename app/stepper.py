@@ -215,6 +215,7 @@ _TEMPLATE = r"""<!doctype html>
   .dl { display: flex; gap: 6px; justify-content: flex-end; margin: 0 0 6px 0; }
   .dl button { font-size: 14px; padding: 3px 10px; }
   body.present .dl { display: none; }  /* the projector shows the chart, not the tools */
+  body.phone .dl { display: none; }  /* a phone: the charts, not the tools (they pushed the content down) */
   body.present button, body.present #position { font-size: 24px; }
   body.present .chip { font-size: 22px; padding: 3px 8px; }
   body.present #chips { max-height: 140px; }
@@ -242,6 +243,7 @@ _TEMPLATE = r"""<!doctype html>
   const spec = JSON.parse(document.getElementById("spec").textContent);
   const n = spec.labels.length, PRESENT = __PRESENT__, PRESENTER_EXTRA_FIGURE_HEIGHT = __EXTRA_FIG__;
   const NARROW = window.innerWidth < 600;
+  try { if (window.parent.innerWidth < 600) document.body.classList.add("phone"); } catch (e) { /* cross-origin */ }
   const REDUCED_MOTION = !!(window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches);
   let step = __START__, timer = null;
   const chipsEl = document.getElementById("chips"), figsEl = document.getElementById("figs");

@@ -40,6 +40,8 @@ def test_charts_fit_a_phone_without_overlaps(app_server, browser, path):
         figures = frame.evaluate(BOXES)
         assert figures
         _assert_fits(figures, path)
+        # no ⬇ PNG / ⬇ SVG rows between the charts on a phone (they pushed the content down)
+        assert frame.evaluate("() => [...document.querySelectorAll('.dl')].every(r => !r.offsetParent)")
         frame_box = frame.frame_element().bounding_box()
         content = frame.evaluate("Math.ceil(document.body.getBoundingClientRect().height)")
         assert abs(frame_box["height"] - content) <= 12, f"blank gap or cut: frame {frame_box['height']} vs content {content}"

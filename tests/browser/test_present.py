@@ -113,7 +113,7 @@ def test_clicker_keys_still_step_after_a_click_on_a_chart_without_steps(app_serv
     step-through still moves."""
     page = new_page(browser)
     try:
-        page.goto(f"{app_server}/fading-memory?present=1")
+        page.goto(f"{app_server}/fading-memory?present=1&step=1")  # it opens on the last token without a step
         wait_for_app(page)
         frame = stepper_frame(page)
         assert frame.evaluate("() => document.body.dataset.step") == "0"

@@ -204,7 +204,7 @@ _TEMPLATE = r"""<!doctype html>
           border: 1px solid #ccc; background: #f4f4f4; cursor: pointer; white-space: pre; }
   .chip.generated { border-style: dashed; background: #fff8e6; }
   .chip.read { background: #dbeaf5; }
-  .chip.current { background: #E69F00; border: 2px solid #000; color: #000; font-weight: 700; text-decoration: underline; }
+  .chip.current { background: #E69F00; border: 2px solid #000; color: #000; font-weight: 700; }  /* no underline: it underlined the leading space ("_upon") */
   .sr-only { position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
   #note { font-size: 16px; min-height: 1.4em; margin: 4px 0 6px 0; }
   .fig { width: 100%; }

@@ -302,8 +302,12 @@ def test_7b_memory_at_32k_matches_the_formulas():
 def test_short_text_work_is_about_the_same_by_the_formulas():
     size = cost.MODEL_SIZES["7B"]
     rwkv = cost.rwkv4_flops_per_token(size.n_layer, size.d_model, size.vocab)
-    transformer = cost.transformer_decode_flops_per_token(size.n_layer, size.d_model, size.vocab, 1024)
+    kv_width = size.gqa_kv_heads * size.head_dim  # the transformer with GQA, as the poll and At scale compare
+    transformer = cost.transformer_decode_flops_per_token(size.n_layer, size.d_model, size.vocab, 1024,
+                                                          kv_width=kv_width)
+    assert transformer == cost.flops_per_token(size, 1024, True)["transformer"]
     q = question("short-text-work")
+    assert "grouped-query attention" in q.answer().explanation
     same = max(rwkv, transformer) / min(rwkv, transformer) < 1.5
     assert (q.options[q.answer().correct[0]] == "About the same") == same
 

@@ -371,16 +371,20 @@ def _memory_7b_32k() -> Built:
 
 
 def _short_text_work() -> Built:
+    """The transformer uses grouped-query attention, as recent ones are built, as in the 32K memory poll and
+    At scale's default: the room compares the same two models it just saw."""
     size = cost.MODEL_SIZES[SCALE_SIZE]
-    short, long = cost.flops_per_token(size, SCALE_SHORT), cost.flops_per_token(size, SCALE_LONG)
+    short = cost.flops_per_token(size, SCALE_SHORT, True)
+    long = cost.flops_per_token(size, SCALE_LONG, True)
     options, correct = which_more_options(short["rwkv"], short["transformer"], "RWKV", "The transformer")
     verdict = ("about the same. Most of the work is the model's own weights, the same for both." if correct == 0 else
                f"{options[correct].lower()}.")
     explanation = (f"At {SCALE_SHORT:,} tokens, RWKV needs {human_count(short['rwkv'])} steps of arithmetic per "
-                   f"token and the transformer {human_count(short['transformer'])}: {verdict} The gap grows with "
-                   f"the text: at {SCALE_LONG:,} tokens the transformer needs {human_count(long['transformer'])}.")
+                   f"token and the transformer (with grouped-query attention, as recent ones are built) "
+                   f"{human_count(short['transformer'])}: {verdict} The gap grows with the text: at {SCALE_LONG:,} "
+                   f"tokens the transformer needs {human_count(long['transformer'])}.")
     return options, Answer(correct=(correct,), explanation=explanation, source=SRC_FLOPS,
-                           link=page_link("at-scale", size=SCALE_SIZE, context=SCALE_SHORT, gqa=0))
+                           link=page_link("at-scale", size=SCALE_SIZE, context=SCALE_SHORT, gqa=1))
 
 
 def _recall_far_back() -> Built:

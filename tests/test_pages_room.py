@@ -410,6 +410,8 @@ def test_on_a_projector_the_poll_fits_one_screen_reveal_above_the_votes_and_the_
 
     shown = order(presenter)
     assert shown.index("room_reveal_button") < shown.index("room_tally")
+    count = [i for i, e in enumerate(shown) if 'data-testid="room-count"' in e and "0 votes so far, 0 phones joined" in e]
+    assert count and count[0] < shown.index("room_tally")  # the count beside Reveal, above the chart
     presenter.button(key="room_reveal_button").click().run()
     assert no_exceptions(presenter)
     shown = order(presenter)

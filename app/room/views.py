@@ -73,6 +73,7 @@ _CSS = """
 .room-code-label { font-size: 1.1rem; color: #4a4c57; margin-bottom: 0.2rem; }
 .room-prompt { font-size: 1.45rem; font-weight: 700; line-height: 1.35; margin: 0.4rem 0 0.6rem 0;
                overflow-wrap: anywhere; }
+.room-count { font-size: 1.3rem; font-weight: 700; margin: 0; }
 /* Votes: big tap targets on a phone (each option a full-width box of 52 px or more). */
 .st-key-room_vote [data-testid="stRadio"], .st-key-room_vote [role="radiogroup"] { width: 100%; }
 .st-key-room_vote [role="radiogroup"] { gap: 0.6rem; }
@@ -533,9 +534,12 @@ def presenter_live(code: str, token: str) -> None:
         st.button("Reveal the answer", type="primary", key="room_reveal_button", icon="🎉", on_click=_reveal,
                   args=(code, token, question.id))
 
-    if present:  # on a projector (1280×720 too) the button stays on the screen, above the votes
-        reveal_button()
     so_far = f"{_vote_caption(sum(counts))}, {joined_words(joined)}"
+    if present:  # on a projector (1280×720 too) the button and the count stay on the screen, above the votes
+        with st.container(horizontal=True, vertical_alignment="center"):
+            reveal_button()
+            st.markdown(f'<p class="room-count" data-testid="room-count">{html.escape(so_far)}</p>',
+                        unsafe_allow_html=True)
     tally_chart(tally_figure(options, counts, font_size=20 if present else 16),
                 f"one bar per answer; it fills in as phones vote ({so_far}). "
                 "People can change their vote until you reveal.", key="room_tally", live=so_far)

@@ -67,12 +67,13 @@ def test_results_rows_hide_the_answer_until_it_is_revealed_and_csv_defuses_formu
 
     results = [(Asked("q1", 3, True, 4), [1, 3, 0]), (Asked("q2", 2, False, 2), [2, 0])]
     answers = {"q1": (("=SUM(A1)", "two", "three"), (1,)), "q2": (("yes", "no"), (0,))}
-    rows = views.results_rows(results, answers)
+    rows = views.results_rows(results, answers, {"q1": "Which one?"})
+    assert rows[0]["asked"] == "Which one?" and rows[3]["asked"] == ""
     assert [(r["question"], r["votes"], r["share"], r["right"]) for r in rows] == [
         ("q1", 1, "25%", "no"), ("q1", 3, "75%", "yes"), ("q1", 0, "0%", "no"),
         ("q2", 2, "100%", ""), ("q2", 0, "0%", ""),
     ]
     text = views.csv_text(rows)
-    assert text.splitlines()[0] == "question,option,votes,share,right"
+    assert text.splitlines()[0] == "question,asked,option,votes,share,right"
     assert "'=SUM(A1)" in text and ",=SUM" not in text
     assert views.csv_text([]) == ""

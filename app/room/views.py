@@ -838,10 +838,11 @@ def asked_before_note(kept) -> str:
             "**Start it over** clears them.")
 
 
-def results_rows(results, answers: dict) -> list[dict]:
-    """One row per option of every question asked, for the results file: question, option, votes, share of
-    the question's votes, and whether it is right ("yes"/"no" once revealed, blank before: a download must not
-    give the answer away). `results`: `RoomStore.results`; `answers`: question id -> (options, correct indices)."""
+def results_rows(results, answers: dict, prompts: dict | None = None) -> list[dict]:
+    """One row per option of every question asked, for the results file: the question's id and words, the
+    option, votes, share of the question's votes, and whether it is right ("yes"/"no" once revealed, blank
+    before: a download must not give the answer away). `results`: `RoomStore.results`; `answers`: question id
+    -> (options, correct indices); `prompts`: question id -> its words."""
     rows = []
     for asked, counts in results:
         options, correct = answers.get(asked.question_id, ((), ()))
@@ -849,6 +850,7 @@ def results_rows(results, answers: dict) -> list[dict]:
         for i, votes in enumerate(counts):
             rows.append({
                 "question": asked.question_id,
+                "asked": (prompts or {}).get(asked.question_id, ""),
                 "option": options[i] if i < len(options) else f"option {i + 1}",
                 "votes": votes,
                 "share": f"{votes / total:.0%}" if total else "",
@@ -883,7 +885,7 @@ def results_panel(code: str) -> None:
     if not results:
         return
     with st.expander(f"📋 Results of this room: {len(results)} question{'' if len(results) == 1 else 's'} asked"):
-        answers, table = {}, []
+        answers, prompts, table = {}, {}, []
         for asked, counts in results:
             question = question_or_none(asked.question_id)
             options = options_of(question) if question is not None else None
@@ -891,16 +893,19 @@ def results_panel(code: str) -> None:
                 continue
             correct = question.answer().correct
             answers[asked.question_id] = (options, correct)
+            prompts[asked.question_id] = question.prompt
             right = sum(counts[i] for i in correct if i < len(counts))
             table.append({"Question": question.prompt, "Votes": sum(counts),
                           "Got it right": (f"{right / sum(counts):.0%}" if sum(counts) else "no votes")
                           if asked.revealed else "answer not shown yet"})
         st.dataframe(table, hide_index=True, width="stretch")
         c1, c2 = st.columns(2)
-        c1.download_button("Download the results (CSV)", csv_text(results_rows(results, answers)),
+        # UTF-8 with a byte-order mark, so a spreadsheet reads the curly quotes and emoji right
+        data = "\ufeff" + csv_text(results_rows(results, answers, prompts))
+        c1.download_button("Download the results (CSV)", data,
                            file_name=f"room-{code}-results.csv", mime="text/csv", icon="⬇️", key="room_results_csv")
         c2.button("Refresh", key="room_results_refresh", icon="🔄", help="Read the votes again.")
-        st.caption("One line per answer in the file: the question's id, the answer, its votes and share, and "
+        st.caption("One line per answer in the file: the question, the answer, its votes and share, and "
                    "whether it is right (left blank until you reveal it). No names: the app keeps none.")
 
 

@@ -109,6 +109,16 @@ PROJECTOR_KEYS_HTML = """<script>
   const NEXT = ["PageDown", "ArrowRight"], PREV = ["PageUp", "ArrowLeft"];
   const TYPING = "input, textarea, select, [contenteditable], [role=slider], [role=listbox], [role=combobox], " +
                  "[role=radio], [role=radiogroup], [role=switch], [role=tab], [role=menu], [role=option]";
+  // A console that lost its handle on this window (it was reloaded) finds it again over the channel: it asks
+  // who is there, and sends the next view's link (same origin: BroadcastChannel never crosses origins).
+  channel.onmessage = function (e) {
+    const d = e.data || {};
+    if (d.projectorPing) channel.postMessage({projectorHere: true});
+    const to = d.projectorGoto;
+    if (typeof to === "string" && to.charAt(0) === "/" && to.charAt(1) !== "/") {  // a path on this app only
+      window.location.href = window.location.origin + to;
+    }
+  };
   document.addEventListener("keydown", function (e) {
     if (e.altKey || e.ctrlKey || e.metaKey || e.defaultPrevented || window.__rwkvStepperKeys) return;
     const forward = NEXT.indexOf(e.key) >= 0, back = PREV.indexOf(e.key) >= 0;
@@ -321,6 +331,7 @@ _TEMPLATE = r"""<!doctype html>
     else { plan.textContent = "On plan"; plan.className = ""; }
   }
 
+  let farProjector = false;  // a projector window this console did not open (before a reload) answered
   function projector() {
     try { const w = host.__rwkvProjector; return w && !w.closed ? w : null; } catch (e) { return null; }
   }
@@ -339,6 +350,12 @@ _TEMPLATE = r"""<!doctype html>
   }
   function showOnProjector() {
     const w = projector();
+    if (!w && farProjector && channel) {  // this console was reloaded: the window it opened answered on the channel
+      const u = new URL(projectorUrl(index));
+      channel.postMessage({projectorGoto: u.pathname + u.search});
+      say("The projector window shows view " + (index + 1) + ".");
+      return;
+    }
     if (!w) {
       if (host && host.__rwkvProjector) say("The projector window was closed. Press “Open the projector window” to open it again.");
       return;
@@ -404,13 +421,19 @@ _TEMPLATE = r"""<!doctype html>
       const d = e.data || {};
       // A clicker's key pressed while the projector window has the focus (after Reveal was clicked there):
       // the tab that drives the projector moves the talk.
-      if (d.nudge && projector()) { go(index + (d.nudge > 0 ? 1 : -1), "me"); return; }
+      if (d.nudge && (projector() || farProjector)) { go(index + (d.nudge > 0 ? 1 : -1), "me"); return; }
+      if (d.projectorHere && !projector()) {
+        farProjector = true;
+        say("The projector window is open. It follows this console again.");
+        return;
+      }
       if (d.talk !== talk.title) return;
       if (d.hello) { channel.postMessage({talk: talk.title, view: index}); return; }  // a new tab asks where we are
       if (typeof d.view === "number") go(d.view, "channel");
     };
     // A tab opened later joins the talk where it is (it opened on view 1: its Next pulled every tab back to 2).
     channel.postMessage({talk: talk.title, hello: true});
+    if (!projector()) channel.postMessage({projectorPing: true});  // after a reload: is the window still open?
   }
 
   const NEXT = ["PageDown", "ArrowRight", "ArrowDown"], PREV = ["PageUp", "ArrowLeft", "ArrowUp"];

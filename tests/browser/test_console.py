@@ -155,6 +155,34 @@ def test_moves_made_in_a_second_tab_reach_the_projector(app_server, browser):
         context.close()
 
 
+def test_a_reloaded_console_finds_its_projector_window_again(app_server, browser):
+    """A console reloaded by accident lost its handle on the window it opened: it finds the window over the
+    talk's channel, says so, and Next and Previous move it again."""
+    page = new_page(browser)
+    context = page.context
+    try:
+        page.goto(f"{app_server}/console")
+        wait_for_app(page)
+        frame = console_frame(page)
+        with context.expect_page() as popup_info:
+            frame.get_by_role("button", name="Open the projector window").click()
+        popup = popup_info.value
+        shows_view(popup, 0)
+        frame.get_by_role("button", name="Next ▶").click()
+        shows_view(popup, 1)
+        page.reload()
+        wait_for_app(page)
+        frame = console_frame(page)
+        frame.wait_for_function("() => document.getElementById('projector').textContent.includes('follows this console')",
+                                timeout=10_000)
+        frame.get_by_role("button", name="Next ▶").click()
+        shows_view(popup, 2)
+        frame.get_by_role("button", name="◀ Previous").click()
+        shows_view(popup, 1)
+    finally:
+        context.close()
+
+
 def test_a_room_opened_on_the_console_reaches_the_projector_on_its_poll_view(app_server, browser):
     """Before a room is open, the projector's poll view says to open it on the console; the console's button
     opens it and the projector, still on that view, gets the room (its code on the projector)."""

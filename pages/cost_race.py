@@ -12,7 +12,7 @@ from app import texts_cost as tx
 from app.race_view import draw_race, live_part
 from app.state import last_value
 from app.texts import FLOPS_SOURCE
-from app.ui import for_builders, next_on_the_path, page_header, text
+from app.ui import for_builders, next_on_the_path, page_header, presenter_on, text
 from model.card import LOSS_BY_POSITION_TOKENS
 
 POLL_S = 1.0  # how often a page with a race in progress looks again
@@ -32,8 +32,11 @@ elif st.session_state.get(LINK_NOTES, (None,))[0] == raw:
 for note in notes:
     st.info(note, icon="ℹ️")
 
+# On a projector the measured numbers come first (1280×720 shows them all), the controls under them.
+above, results_area, below = st.container(), st.container(), st.container()
+controls = below if presenter_on() else above
 choices = sorted(set(tx.RACE_CHOICES) | {n_tokens})
-picked = st.select_slider("How many tokens to race", options=choices, value=n_tokens,
+picked = controls.select_slider("How many tokens to race", options=choices, value=n_tokens,
                           format_func=lambda n: f"{n:,}", key="race_tokens",
                           help="Longer races show the gap better. All the lengths offered here are measured "
                                "together, in the background.")
@@ -43,14 +46,15 @@ if picked != n_tokens:
     st.session_state.pop(LINK_NOTES, None)
 
 runner = race_cache.runner()
-measure_again = st.button("Measure again", help="Run a fresh race on this computer, in the background. The page "
+measure_again = controls.button("Measure again", help="Run a fresh race on this computer, in the background. The page "
                                                 "shows the latest race until the new one ends (at most one every "
                                                 f"{runner.min_gap_s:.0f} seconds for each length).")
 snap = runner.snapshot(n_tokens)
-live_slot = st.container()  # the race in progress goes here, above the results (filled at the end of the run)
-result = snap.result
-if result is not None:
-    draw_race(result, n_tokens)
+with results_area:
+    live_slot = st.container()  # the race in progress goes here, above the results (filled at the end of the run)
+    result = snap.result
+    if result is not None:
+        draw_race(result, n_tokens)
 
 st.subheader("Two honest notes")
 rwkv_model, gpt_model, _, _ = race_cache.race_models()

@@ -568,12 +568,33 @@ _TEMPLATE = r"""<!doctype html>
   go(step, true);
   whenPlotly(drawFigures);
   if (PRESENT && n > 0) {  // a presenter's link opens on the step-through: buttons, chips and the first chart on screen
+    // Once at 0.3 s, and again at 1.2 s unless the presenter scrolled meanwhile: elements above the frame that
+    // settle late (a chart drawn, a placeholder gone) moved it, and its buttons ended half under the header.
+    let placedAt = null;
+    const scroller = function () {
+      const f = window.frameElement;
+      for (let el = f && f.parentElement; el; el = el.parentElement) {
+        if (el.scrollHeight > el.clientHeight + 1 && /auto|scroll/.test(el.ownerDocument.defaultView.getComputedStyle(el).overflowY)) return el;
+      }
+      return null;
+    };
+    const place = function () {
+      try {
+        const bar = window.parent.document.querySelector('[data-testid="stHeader"]');  // Streamlit's header bar
+        const below = bar ? Math.ceil(bar.getBoundingClientRect().bottom) : 90;
+        window.frameElement.style.scrollMarginTop = (below + 8) + "px";
+        window.frameElement.scrollIntoView({block: "start"});
+        const s = scroller();
+        placedAt = s ? s.scrollTop : window.parent.scrollY;
+      } catch (e) {}
+    };
+    setTimeout(place, 300);
     setTimeout(function () {
       try {
-        window.frameElement.style.scrollMarginTop = "84px";  // below Streamlit's header bar
-        window.frameElement.scrollIntoView({block: "start"});
+        const s = scroller(), now = s ? s.scrollTop : window.parent.scrollY;
+        if (placedAt !== null && Math.abs(now - placedAt) < 2) place();
       } catch (e) {}
-    }, 300);
+    }, 1200);
   }
 })();
 </script>

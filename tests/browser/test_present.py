@@ -81,11 +81,9 @@ def test_presenter_link_is_projector_sized_and_opens_on_the_step_through(app_ser
         assert sidebar.count() == 0 or sidebar.bounding_box() is None or sidebar.bounding_box()["x"] + sidebar.bounding_box()["width"] <= 1, \
             "the sidebar should be folded away on a presenter's link"
 
-        iframe = page.locator("iframe").first.bounding_box()
-
         def on_screen(locator) -> bool:
-            box = locator.bounding_box()
-            top, bottom = iframe["y"] + box["y"], iframe["y"] + box["y"] + box["height"]
+            box = locator.bounding_box()  # in the page's viewport (Playwright adds the frame's offset)
+            top, bottom = box["y"], box["y"] + box["height"]
             return top >= 0 and bottom <= PROJECTOR["height"]
 
         assert on_screen(frame.locator("#next")), "Next button off the first screen"
@@ -145,5 +143,25 @@ def test_in_presenter_mode_down_and_up_step_too(app_server, browser):
         page.keyboard.press("ArrowUp")
         frame.wait_for_function("() => document.body.dataset.step === '1'", timeout=5000)
         assert page.page_errors == []
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize("path", ["token-shift?prompt=Once%20upon%20a%20time&step=4",
+                                  "read-along?prompt=Tom%20had%20a%20red%20ball.&step=3"])
+def test_a_presenter_link_opens_on_the_step_through_below_the_header(app_server, browser, path):
+    """A projector (1280×720) opens a reading page scrolled to its step-through: its buttons whole on screen,
+    not half under Streamlit's header bar, also after the elements above it have settled."""
+    page = new_page(browser, PROJECTOR)
+    try:
+        page.goto(f"{app_server}/{path}&present=1")
+        wait_for_app(page)
+        frame = stepper_frame(page)
+        page.wait_for_timeout(2500)
+        header = page.locator('[data-testid="stHeader"]').bounding_box()
+        reset = frame.get_by_role("button", name="Reset").bounding_box()  # in the page's viewport
+        top = reset["y"]
+        assert top >= header["y"] + header["height"] - 1, (top, header)
+        assert top + reset["height"] <= PROJECTOR["height"], (top, reset)
     finally:
         page.context.close()

@@ -59,6 +59,11 @@ abbr.gloss:hover::after, abbr.gloss:focus::after {
 .block-container { max-width: 1200px; padding-top: 2rem; }
 /* A folded-away menu (a phone) leaves the Tab path: its links sat off-screen and took the keyboard's focus. */
 [data-testid="stSidebar"][data-collapsed="true"], [data-testid="stSidebar"][data-collapsed="true"] * { visibility: hidden !important; }
+/* The menu's » and × buttons (30 px in Streamlit): a finger-sized target on a touch screen. */
+@media (pointer: coarse) {
+  [data-testid="stExpandSidebarButton"], [data-testid="stSidebarCollapseButton"] button {
+    min-width: 44px !important; min-height: 44px !important; }
+}
 /* Page links (Start's guided path) wrap on a phone instead of being cut off mid-word. */
 [data-testid="stPageLink"] a, [data-testid="stPageLink"] p, [data-testid="stPageLink-NavLink"] { white-space: normal !important;
   overflow: visible !important; text-overflow: clip !important; height: auto !important; }

@@ -164,3 +164,16 @@ def test_the_folded_menu_is_not_in_the_keyboards_path(app_server, browser):
         page.locator('[data-testid="stSidebar"] a[href$="/read-along"]').wait_for(state="visible")
     finally:
         page.context.close()
+
+
+def test_the_menu_button_is_finger_sized_on_a_touch_screen(browser, app_server):
+    """Streamlit's » (open the menu) is 30×30 px: on a touch screen it gets the 44 px a finger needs."""
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, service_workers="block")
+    page = context.new_page()
+    try:
+        page.goto(f"{app_server}/glossary")
+        wait_for_app(page)
+        box = page.get_by_test_id("stExpandSidebarButton").bounding_box()
+        assert box["width"] >= 44 and box["height"] >= 44, box
+    finally:
+        context.close()

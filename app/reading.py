@@ -23,13 +23,12 @@ from model.tokenizer import PART_MARK
 from . import loaders
 from .glossary import with_tooltips
 from .state import MAX_PROMPT_CHARS, MAX_TOKENS, WRITE_PARAMS, clamp_step, parse_view, prepare_prompt
+from .texts import DEFAULT_PROMPT, EMPTY_PROMPT_HINT, SAMPLE_PROMPTS, SPLIT_CHARACTER_NOTE
+from .ui import next_on_the_path
 
 # What the box takes. A paste over a text box's limit is dropped whole by the browser, silently, so the box
 # takes far more than the page reads and the page says what it cut (the first MAX_PROMPT_CHARS characters).
 BOX_MAX_CHARS = 50_000
-from .texts import DEFAULT_PROMPT, EMPTY_PROMPT_HINT, SAMPLE_PROMPTS, SPLIT_CHARACTER_NOTE
-from .ui import next_on_the_path
-
 SESSION_PROMPT = "shared_prompt"  # the reader's text, carried from one reading page to the next
 SESSION_PAGE = "prompt_page"  # which reading page drew the prompt box last
 MAX_URL_PROMPT = 2000  # characters of the percent-encoded prompt kept in the address bar

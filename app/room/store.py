@@ -444,18 +444,7 @@ class RoomStore:
     def asked(self, code: str, question_id: str) -> Asked | None:
         """How this room last left `question_id` (its votes, whether its answer was shown), or None if the room
         never asked it. The presenter's picker says what asking it again brings back."""
-        code = normalise_code(code)
-        with self.engine.connect() as conn:
-            row = self._live_row(conn, code)
-            kept = conn.execute(sa.select(ASKED).where(ASKED.c.room_code == code,
-                                                       ASKED.c.question_id == question_id)).first()
-            if kept is None and row.question_id != question_id:  # (a room from a version 2 database has no row)
-                return None
-            votes = conn.execute(sa.select(sa.func.count()).select_from(VOTES).where(
-                VOTES.c.room_code == code, VOTES.c.question_id == question_id)).scalar()
-            if row.question_id == question_id:
-                return Asked(question_id, int(row.n_options), bool(row.revealed), int(votes))
-            return Asked(question_id, int(kept.n_options), bool(kept.revealed), int(votes))
+        return next((asked for asked, _ in self.results(code) if asked.question_id == question_id), None)
 
     def join(self, code: str, voter: str) -> None:
         """Count `voter` (a phone's random id) as in the room; joining again changes nothing."""
